@@ -1,0 +1,41 @@
+"""SO(3)/O(3) core: irreps, spherical harmonics, rotations, Wigner-D, Clebsch-Gordan and Gaunt coefficients."""
+
+from .coefficients import clebsch_gordan, gaunt_allowed, gaunt_cg_ratio, gaunt_coefficients, triangle
+from .irreps import Irrep, Irreps, MulIrrep
+from .rotations import (
+    angles_to_matrix,
+    axis_angle_to_matrix,
+    geodesic_angle,
+    kabsch,
+    matrix_to_angles,
+    matrix_to_axis_angle,
+    matrix_to_quaternion,
+    matrix_to_rotation_6d,
+    matrix_to_rotation_vector,
+    quaternion_to_matrix,
+    random_rotation,
+    rotation_6d_to_matrix,
+    rotation_vector_to_matrix,
+    special_procrustes,
+)
+from .spherical_harmonics import SphericalHarmonics, spherical_harmonics
+from .spherical_tensor import (
+    degree_of,
+    degree_slice,
+    irreps_to_spherical_tensor,
+    lm_index,
+    num_coefficients,
+    spherical_tensor_irreps,
+    spherical_tensor_layout,
+    spherical_tensor_to_irreps,
+)
+from .wigner import (
+    wigner_D,
+    wigner_D_blocks,
+    wigner_D_from_angles,
+    wigner_D_from_axis_angle,
+    wigner_D_from_quaternion,
+    wigner_D_matrix,
+)
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,185 @@
+r"""Real spherical harmonics of any degree, in the e3nn convention.
+
+With ``y`` the polar axis, ``cos θ = y / r`` and ``φ`` measured from ``z`` towards ``x``:
+
+.. math::
+
+    Y_{lm}(\hat r) = \bar P_l^{|m|}(\cos\theta)\,
+    \begin{cases} \sqrt2 \sin(|m|\varphi) & m < 0 \\ 1 & m = 0 \\ \sqrt 2\cos(m\varphi) & m > 0 \end{cases}
+
+where :math:`\bar P_l^m` is the associated Legendre function normalised so that
+:math:`\int Y_{lm}^2 d\Omega = 1`, with no Condon-Shortley phase. So ``Y_1 = sqrt(3/4π) (x, y, z)``.
+
+The evaluation is the Cartesian form of the standard stable recurrences (as in sphericart):
+``r^m sin^m θ (cos mφ, sin mφ)`` are the real and imaginary parts of ``(z + i x)^m``, and the
+normalised Legendre polynomials follow
+
+.. math::
+
+    \bar Q_l^m = a_{lm}\, y\, \bar Q_{l-1}^m - b_{lm}\, r^2\, \bar Q_{l-2}^m, \qquad
+    a_{lm} = \sqrt{\tfrac{(2l+1)(2l-1)}{(l-m)(l+m)}},\quad
+    b_{lm} = \sqrt{\tfrac{(2l+1)(l+m-1)(l-m-1)}{(2l-3)(l-m)(l+m)}},
+
+starting from the closed-form diagonal :math:`\bar Q_m^m`. All coefficients stay of order one, so
+nothing overflows at high degree, and every operation is a polynomial: values and derivatives of
+all orders are finite everywhere, including at the poles. With ``normalize=False`` the result is the
+solid harmonic ``r^l Y_lm(r̂)``, as in e3nn.
+
+Normalisations (e3nn names): ``"integral"`` (``∫ Y_lm² dΩ = 1``), ``"component"``
+(``Σ_m Y_lm² = 2l + 1`` on the unit sphere) and ``"norm"`` (``Σ_m Y_lm² = 1``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .._checks import check_choice, check_degree, check_last_dims, check_tensor
+
+__all__ = ["spherical_harmonics", "SphericalHarmonics"]
+
+_NORMALIZATIONS = ("integral", "component", "norm")
+
+
+class _Tables:
+    """Recurrence coefficients for one (lmax, dtype, device), computed in float64 then cast."""
+
+    def __init__(self, lmax: int, dtype: torch.dtype, device: torch.device):
+        self.lmax = lmax
+        self.diag = []  # \bar Q_l^l, python floats
+        value = 1.0 / (4 * math.pi)
+        for l in range(lmax + 1):
+            if l > 0:
+                value *= (2 * l - 1) / (2 * l)
+            self.diag.append(math.sqrt((2 * l + 1) * value))
+        self.a: list[torch.Tensor | None] = [None]
+        self.b: list[torch.Tensor | None] = [None]
+        for l in range(1, lmax + 1):
+            a = [math.sqrt((2 * l + 1) * (2 * l - 1) / ((l - m) * (l + m))) for m in range(l)]
+            b = [
+                math.sqrt((2 * l + 1) * (l + m - 1) * (l - m - 1) / ((2 * l - 3) * (l - m) * (l + m)))
+                if m <= l - 2
+                else 0.0
+                for m in range(l)
+            ]
+            self.a.append(torch.tensor(a, dtype=torch.float64).to(dtype=dtype, device=device))
+            self.b.append(torch.tensor(b, dtype=torch.float64).to(dtype=dtype, device=device))
+        self.scale = {}
+        for name in _NORMALIZATIONS:
+            per_l = [_normalization_factor(name, l) for l in range(lmax + 1)]
+            self.scale[name] = torch.tensor(
+                [s for l, s in enumerate(per_l) for _ in range(2 * l + 1)], dtype=torch.float64
+            ).to(dtype=dtype, device=device)
+
+
+def _normalization_factor(normalization: str, l: int) -> float:
+    if normalization == "integral":
+        return 1.0
+    if normalization == "component":
+        return math.sqrt(4 * math.pi)
+    return math.sqrt(4 * math.pi / (2 * l + 1))
+
+
+_TABLES: dict[tuple[int, torch.dtype, torch.device], _Tables] = {}
+
+
+def _tables(lmax: int, dtype: torch.dtype, device: torch.device) -> _Tables:
+    key = (lmax, dtype, device)
+    if key not in _TABLES:
+        _TABLES[key] = _Tables(lmax, dtype, device)
+    return _TABLES[key]
+
+
+def _legendre(y: torch.Tensor, r2: torch.Tensor, tables: _Tables) -> list[torch.Tensor]:
+    """Normalised Legendre polynomials ``Q_l [N, l + 1]`` (``m = 0..l``) of ``y [N, 1]`` and ``r² [N, 1]``."""
+    Q = [torch.full_like(y, tables.diag[0])]
+    for l in range(1, tables.lmax + 1):
+        prev = tables.a[l] * y * Q[l - 1]
+        if l >= 2:
+            prev = prev - tables.b[l] * r2 * torch.nn.functional.pad(Q[l - 2], (0, 1))
+        Q.append(torch.cat([prev, torch.full_like(y, tables.diag[l])], dim=-1))
+    return Q
+
+
+def _spherical_harmonics(
+    x: torch.Tensor, tables: _Tables, normalize: bool, normalization: str
+) -> torch.Tensor:
+    lmax = tables.lmax
+    batch = x.shape[:-1]
+    x = x.reshape(-1, 3)
+    if normalize:
+        r2 = (x * x).sum(-1, keepdim=True)
+        nonzero = r2 > 0
+        r = torch.sqrt(torch.where(nonzero, r2, torch.ones_like(r2)))
+        x = torch.where(nonzero, x / r, torch.zeros_like(x))
+        r2 = nonzero.to(x.dtype)
+    else:
+        r2 = (x * x).sum(-1, keepdim=True)
+    X, Y, Z = x[:, 0:1], x[:, 1:2], x[:, 2:3]
+
+    # T_m = sqrt2 Re (z + i x)^m for m > 0, sqrt2 Im (z + i x)^|m| for m < 0, 1 for m = 0
+    cos_part, sin_part = [], []
+    c, s = Z, X
+    for m in range(1, lmax + 1):
+        if m > 1:
+            c, s = Z * c - X * s, Z * s + X * c
+        cos_part.append(c)
+        sin_part.append(s)
+    ones = torch.ones_like(X)
+    if lmax > 0:
+        T = torch.cat(sin_part[::-1] + [ones / math.sqrt(2)] + cos_part, dim=-1) * math.sqrt(2)
+    else:
+        T = ones
+
+    Q = _legendre(Y, r2, tables)
+    out = []
+    for l in range(lmax + 1):
+        Ql = torch.cat([Q[l][:, 1:].flip(-1), Q[l]], dim=-1)  # |m| for m = -l..l
+        out.append(Ql * T[:, lmax - l : lmax + l + 1])
+    result = torch.cat(out, dim=-1)
+    if normalization != "integral":
+        result = result * tables.scale[normalization]
+    return result.reshape(batch + (result.shape[-1],))
+
+
+def spherical_harmonics(
+    x: torch.Tensor, lmax: int, normalize: bool = True, normalization: str = "integral"
+) -> torch.Tensor:
+    """Real spherical harmonics ``Y_lm`` for ``l = 0..lmax`` (e3nn convention and values).
+
+    Args:
+        x: ``[..., 3]`` vectors (any floating dtype and device).
+        lmax: largest degree, any non-negative int.
+        normalize: evaluate at ``x / |x|`` (zero vectors give ``Y_0`` and zeros, with finite
+            gradients); if False, return the solid harmonics ``|x|^l Y_lm(x / |x|)``.
+        normalization: ``"integral"``, ``"component"`` or ``"norm"`` (see module docstring).
+
+    Returns:
+        ``[..., (lmax + 1)**2]``, index ``l*l + l + m``.
+
+    >>> import torch
+    >>> spherical_harmonics(torch.tensor([0.0, 0.0, 2.0]), 1, normalization="component")
+    tensor([1.0000, 0.0000, 0.0000, 1.7321])
+    """
+    check_tensor("x", x, min_dim=1)
+    check_last_dims("x", x, (3,), "Cartesian vectors")
+    check_degree("lmax", lmax)
+    check_choice("normalization", normalization, _NORMALIZATIONS)
+    return _spherical_harmonics(x, _tables(lmax, x.dtype, x.device), normalize, normalization)
+
+
+class SphericalHarmonics(torch.nn.Module):
+    """Module form of :func:`spherical_harmonics`: ``[..., 3] -> [..., (lmax + 1)**2]``."""
+
+    def __init__(self, lmax: int, normalize: bool = True, normalization: str = "integral"):
+        super().__init__()
+        self.lmax = check_degree("lmax", lmax)
+        self.normalize = normalize
+        self.normalization = check_choice("normalization", normalization, _NORMALIZATIONS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return spherical_harmonics(x, self.lmax, self.normalize, self.normalization)
+
+    def extra_repr(self) -> str:
+        return f"lmax={self.lmax}, normalize={self.normalize}, normalization={self.normalization!r}"
