@@ -84,4 +84,4 @@ def test_bad_irrep_arguments():
     with pytest.raises(ValueError, match="multiplicity"):
         Irreps([(-2, "0e")])
     with pytest.raises(ValueError, match="lmax"):
-        Irreps("").lmax
+        _ = Irreps("").lmax

@@ -25,9 +25,7 @@ def test_batch_shapes_and_module():
     x = torch.randn(2, 3, 5, 3, dtype=torch.float64)
     y = SphericalHarmonics(3, normalization="component")(x)
     assert y.shape == (2, 3, 5, 16)
-    assert torch.allclose(
-        y, spherical_harmonics(x.reshape(-1, 3), 3, normalization="component").reshape(2, 3, 5, 16)
-    )
+    assert torch.allclose(y, spherical_harmonics(x.reshape(-1, 3), 3, normalization="component").reshape(2, 3, 5, 16))
     assert spherical_harmonics(torch.zeros(0, 3), 4).shape == (0, 25)
 
 

@@ -43,9 +43,7 @@ def _spherical_D(irreps: Irreps, R: torch.Tensor) -> torch.Tensor:
             raise ValueError(f"irreps: a spherical tensor needs one parity per degree, got {irreps}")
     improper = (torch.linalg.det(R.detach()) < 0)[..., None, None]
     blocks = wigner_D_blocks(lmax, R)
-    return _block_diag(
-        [torch.where(improper, -D, D) if parity.get(l, 1) == -1 else D for l, D in enumerate(blocks)]
-    )
+    return _block_diag([torch.where(improper, -D, D) if parity.get(l, 1) == -1 else D for l, D in enumerate(blocks)])
 
 
 def rotate(x: torch.Tensor, irreps: IrrepsLike, R: torch.Tensor, layout: str = "irreps") -> torch.Tensor:
@@ -189,10 +187,7 @@ def equivariance_penalty(
     x0 = inputs_list[0]
     if R is None:
         R = random_rotation(dtype=x0.dtype, device=x0.device, generator=generator)
-        if (
-            inversion
-            and torch.rand((), generator=generator, device=generator.device if generator else None) < 0.5
-        ):
+        if inversion and torch.rand((), generator=generator, device=generator.device if generator else None) < 0.5:
             R = -R
     deviations = _deviations(fn, inputs_list, ins, outs, R.to(x0.dtype), layout)
     total = sum(d.abs().sum() for d in deviations)

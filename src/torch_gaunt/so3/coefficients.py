@@ -40,9 +40,7 @@ def _check_triple(l1: int, l2: int, l3: int) -> None:
     for name, l in (("l1", l1), ("l2", l2), ("l3", l3)):
         check_degree(name, l)
     if not triangle(l1, l2, l3):
-        raise ValueError(
-            f"(l1, l2, l3): expected the triangle rule |l1-l2| <= l3 <= l1+l2, got ({l1}, {l2}, {l3})"
-        )
+        raise ValueError(f"(l1, l2, l3): expected the triangle rule |l1-l2| <= l3 <= l1+l2, got ({l1}, {l2}, {l3})")
 
 
 def _su2_cg(j1: int, m1: int, j2: int, m2: int, j3: int, m3: int) -> float:
@@ -129,9 +127,7 @@ def clebsch_gordan(
     (torch.Size([3, 3, 1]), 0.57735)
     """
     _check_triple(l1, l2, l3)
-    return _cached(
-        "cg", l1, l2, l3, dtype, torch.device(device) if device is not None else torch.device("cpu")
-    )
+    return _cached("cg", l1, l2, l3, dtype, torch.device(device) if device is not None else torch.device("cpu"))
 
 
 @functools.cache
@@ -162,9 +158,7 @@ def gaunt_coefficients(
     True
     """
     _check_triple(l1, l2, l3)
-    return _cached(
-        "gaunt", l1, l2, l3, dtype, torch.device(device) if device is not None else torch.device("cpu")
-    )
+    return _cached("gaunt", l1, l2, l3, dtype, torch.device(device) if device is not None else torch.device("cpu"))
 
 
 @functools.cache

@@ -157,9 +157,8 @@ class Irreps(tuple):
         try:
             items = list(irreps)
         except TypeError:
-            raise TypeError(
-                f"irreps: expected a string like '16x0e+8x1o' or a list of (mul, irrep), got {irreps!r}"
-            )
+            msg = f"irreps: expected a string like '16x0e+8x1o' or a list of (mul, irrep), got {irreps!r}"
+            raise TypeError(msg) from None
         for item in items:
             if isinstance(item, str):
                 entries.append(MulIrrep(1, Irrep(item)))
@@ -255,9 +254,7 @@ class Irreps(tuple):
     def filter(self, keep: Iterable[Irrep | str] | None = None, *, lmax: int | None = None) -> Irreps:
         """Keep only the listed irreps and/or degrees ``<= lmax``."""
         kept = None if keep is None else {Irrep(k) for k in keep}
-        return Irreps(
-            [(m, ir) for m, ir in self if (kept is None or ir in kept) and (lmax is None or ir.l <= lmax)]
-        )
+        return Irreps([(m, ir) for m, ir in self if (kept is None or ir in kept) and (lmax is None or ir.l <= lmax)])
 
     def D_from_matrix(self, R: torch.Tensor) -> torch.Tensor:
         """Block-diagonal representation ``[..., dim, dim]`` of orthogonal matrices ``R [..., 3, 3]``."""

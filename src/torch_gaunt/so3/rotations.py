@@ -140,9 +140,7 @@ def matrix_to_rotation_vector(R: torch.Tensor) -> torch.Tensor:
     small = s2 < 1e-12
     s = torch.sqrt(torch.where(small, torch.ones_like(s2), s2))
     angle = 2 * torch.atan2(s, w)
-    factor = torch.where(
-        small, 2 / w * (1 - s2 / (3 * w * w)), angle / s
-    )  # Taylor series of 2 atan2(s, w) / s
+    factor = torch.where(small, 2 / w * (1 - s2 / (3 * w * w)), angle / s)  # Taylor series of 2 atan2(s, w) / s
     return factor * v
 
 
@@ -210,7 +208,7 @@ def rotation_6d_to_matrix(d6: torch.Tensor, convention: str = "columns") -> torc
 
 
 def matrix_to_rotation_6d(R: torch.Tensor, convention: str = "columns") -> torch.Tensor:
-    """Rotation matrices ``[..., 3, 3]`` -> 6D representation ``[..., 6]`` (inverse of :func:`rotation_6d_to_matrix`)."""
+    """Rotation matrices ``[..., 3, 3]`` -> 6D representation ``[..., 6]`` (inverse of ``rotation_6d_to_matrix``)."""
     _check_matrix("R", R)
     check_choice("convention", convention, ("columns", "rows"))
     if convention == "columns":
@@ -229,15 +227,10 @@ def geodesic_angle(R1: torch.Tensor, R2: torch.Tensor | None = None) -> torch.Te
     if R2 is not None:
         _check_matrix("R2", R2)
         M = R1.transpose(-1, -2) @ R2
-    vee = torch.stack(
-        [M[..., 2, 1] - M[..., 1, 2], M[..., 0, 2] - M[..., 2, 0], M[..., 1, 0] - M[..., 0, 1]], -1
-    )
+    vee = torch.stack([M[..., 2, 1] - M[..., 1, 2], M[..., 0, 2] - M[..., 2, 0], M[..., 1, 0] - M[..., 0, 1]], -1)
     s2 = (vee * vee).sum(-1)
     nonzero = s2 > 0
-    sin = (
-        torch.where(nonzero, torch.sqrt(torch.where(nonzero, s2, torch.ones_like(s2))), torch.zeros_like(s2))
-        / 2
-    )
+    sin = torch.where(nonzero, torch.sqrt(torch.where(nonzero, s2, torch.ones_like(s2))), torch.zeros_like(s2)) / 2
     cos = (M[..., 0, 0] + M[..., 1, 1] + M[..., 2, 2] - 1) / 2
     return torch.atan2(sin, cos)
 
@@ -253,9 +246,7 @@ def special_procrustes(M: torch.Tensor) -> torch.Tensor:
     return (U * scale[..., None, :]) @ Vh
 
 
-def kabsch(
-    P: torch.Tensor, Q: torch.Tensor, weights: torch.Tensor | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
+def kabsch(P: torch.Tensor, Q: torch.Tensor, weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Optimal rigid alignment (Kabsch / special orthogonal Procrustes).
 
     Finds the rotation ``R`` and translation ``t`` that minimise ``Σ_i w_i |R p_i + t - q_i|²``.

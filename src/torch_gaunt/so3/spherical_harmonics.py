@@ -102,9 +102,7 @@ def _legendre(y: torch.Tensor, r2: torch.Tensor, tables: _Tables) -> list[torch.
     return Q
 
 
-def _spherical_harmonics(
-    x: torch.Tensor, tables: _Tables, normalize: bool, normalization: str
-) -> torch.Tensor:
+def _spherical_harmonics(x: torch.Tensor, tables: _Tables, normalize: bool, normalization: str) -> torch.Tensor:
     lmax = tables.lmax
     batch = x.shape[:-1]
     x = x.reshape(-1, 3)

@@ -32,9 +32,7 @@ __all__ = [
 _GRIDS: dict[tuple[int, torch.dtype, torch.device], tuple[torch.Tensor, torch.Tensor]] = {}
 
 
-def _projection_grid(
-    lmax: int, dtype: torch.dtype, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _projection_grid(lmax: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Grid points ``[G, 3]`` and weighted harmonics ``w Y [G, (lmax+1)**2]``, exact for degree ``2 lmax``."""
     key = (lmax, dtype, device)
     if key not in _GRIDS:
@@ -92,14 +90,10 @@ def wigner_D_matrix(lmax: int, R: torch.Tensor, p: int = 1) -> torch.Tensor:
         raise ValueError(f"p: expected +1 or -1, got {p!r}")
     blocks = wigner_D_blocks(lmax, R)
     improper = (torch.linalg.det(R.detach()) < 0)[..., None, None]
-    return _block_diag(
-        [torch.where(improper, -D, D) if p * (-1) ** l == -1 else D for l, D in enumerate(blocks)]
-    )
+    return _block_diag([torch.where(improper, -D, D) if p * (-1) ** l == -1 else D for l, D in enumerate(blocks)])
 
 
-def wigner_D_from_angles(
-    l: int, alpha: torch.Tensor, beta: torch.Tensor, gamma: torch.Tensor
-) -> torch.Tensor:
+def wigner_D_from_angles(l: int, alpha: torch.Tensor, beta: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
     """``D^l`` of e3nn Euler angles ``R_y(alpha) R_x(beta) R_y(gamma)`` (as e3nn's ``wigner_D``)."""
     return wigner_D(l, angles_to_matrix(alpha, beta, gamma))
 
