@@ -3,9 +3,9 @@ import math
 import pytest
 import roma
 import torch
-from conftest import default_float64
 from e3nn import o3
 
+from conftest import default_float64
 from torch_gaunt.so3 import (
     angles_to_matrix,
     axis_angle_to_matrix,

@@ -1,8 +1,8 @@
 import pytest
 import torch
-from conftest import default_float64
 from e3nn import o3
 
+from conftest import default_float64
 from torch_gaunt.so3 import (
     angles_to_matrix,
     matrix_to_quaternion,
