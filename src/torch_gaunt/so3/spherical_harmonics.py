@@ -91,32 +91,23 @@ def _tables(lmax: int, dtype: torch.dtype, device: torch.device) -> _Tables:
     return _TABLES[key]
 
 
-def _legendre(y: torch.Tensor, r2: torch.Tensor, tables: _Tables) -> list[torch.Tensor]:
-    """Normalised Legendre polynomials ``Q_l [N, l + 1]`` (``m = 0..l``) of ``y [N, 1]`` and ``r² [N, 1]``."""
-    Q = [torch.full_like(y, tables.diag[0])]
-    for l in range(1, tables.lmax + 1):
-        prev = tables.a[l] * y * Q[l - 1]
-        if l >= 2:
-            prev = prev - tables.b[l] * r2 * torch.nn.functional.pad(Q[l - 2], (0, 1))
-        Q.append(torch.cat([prev, torch.full_like(y, tables.diag[l])], dim=-1))
-    return Q
-
-
 def _spherical_harmonics(x: torch.Tensor, tables: _Tables, normalize: bool, normalization: str) -> torch.Tensor:
+    # Works coefficient-major ([k, N] rows, contiguous in N) and writes each degree into the [N, K] output.
     lmax = tables.lmax
     batch = x.shape[:-1]
     x = x.reshape(-1, 3)
+    n = x.shape[0]
+    r2 = (x * x).sum(-1, keepdim=True)
     if normalize:
-        r2 = (x * x).sum(-1, keepdim=True)
         nonzero = r2 > 0
         r = torch.sqrt(torch.where(nonzero, r2, torch.ones_like(r2)))
         x = torch.where(nonzero, x / r, torch.zeros_like(x))
         r2 = nonzero.to(x.dtype)
-    else:
-        r2 = (x * x).sum(-1, keepdim=True)
-    X, Y, Z = x[:, 0:1], x[:, 1:2], x[:, 2:3]
+    rows = x.T.contiguous()
+    X, Y, Z = rows[0], rows[1], rows[2]
+    r2 = r2.reshape(1, n)
 
-    # T_m = sqrt2 Re (z + i x)^m for m > 0, sqrt2 Im (z + i x)^|m| for m < 0, 1 for m = 0
+    # T[m] = sqrt2 Re (z + i x)^m for m > 0, sqrt2 Im (z + i x)^|m| for m < 0, 1 for m = 0; rows m = -L..L
     cos_part, sin_part = [], []
     c, s = Z, X
     for m in range(1, lmax + 1):
@@ -124,21 +115,23 @@ def _spherical_harmonics(x: torch.Tensor, tables: _Tables, normalize: bool, norm
             c, s = Z * c - X * s, Z * s + X * c
         cos_part.append(c)
         sin_part.append(s)
-    ones = torch.ones_like(X)
-    if lmax > 0:
-        T = torch.cat(sin_part[::-1] + [ones / math.sqrt(2)] + cos_part, dim=-1) * math.sqrt(2)
-    else:
-        T = ones
+    T = torch.stack(sin_part[::-1] + [torch.full_like(X, 1 / math.sqrt(2))] + cos_part) * math.sqrt(2)
 
-    Q = _legendre(Y, r2, tables)
-    out = []
-    for l in range(lmax + 1):
-        Ql = torch.cat([Q[l][:, 1:].flip(-1), Q[l]], dim=-1)  # |m| for m = -l..l
-        out.append(Ql * T[:, lmax - l : lmax + l + 1])
-    result = torch.cat(out, dim=-1)
+    out = x.new_empty((n, (lmax + 1) ** 2))
+    out[:, 0] = tables.diag[0]
+    Y = Y[None]
+    Q_prev2, Q_prev = None, x.new_full((1, n), tables.diag[0])  # normalised Legendre rows, m = 0..l
+    for l in range(1, lmax + 1):
+        head = tables.a[l][:, None] * Y * Q_prev
+        if l >= 2:
+            head[: l - 1] -= tables.b[l][: l - 1, None] * r2 * Q_prev2
+        Q = torch.cat([head, x.new_full((1, n), tables.diag[l])])
+        block = torch.cat([Q[1:].flip(0), Q]) * T[lmax - l : lmax + l + 1]  # m = -l..l
+        out[:, l * l : (l + 1) ** 2] = block.T
+        Q_prev2, Q_prev = Q_prev, Q
     if normalization != "integral":
-        result = result * tables.scale[normalization]
-    return result.reshape(batch + (result.shape[-1],))
+        out = out * tables.scale[normalization]
+    return out.reshape(batch + (out.shape[-1],))
 
 
 def spherical_harmonics(
