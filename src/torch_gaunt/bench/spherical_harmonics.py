@@ -42,7 +42,7 @@ def run(
     x = torch.randn(n, 3, dtype=dtype, device=device)
     results = []
     for lmax in progress(lmaxes, "spherical harmonics"):
-        row = {"lmax": lmax, "torch_gaunt": time_function(lambda: spherical_harmonics(x, lmax), device)}
+        row = {"lmax": lmax, "torch_gaunt": time_function(lambda lmax=lmax: spherical_harmonics(x, lmax), device)}
         for name, fn in _opponents(lmax, x).items():
             row[name] = time_function(fn, device)
         results.append(row)

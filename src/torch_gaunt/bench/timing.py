@@ -24,7 +24,7 @@ def time_function(
     min_time: float = 0.3,
     max_repeats: int = 200,
 ) -> float:
-    """Median wall time in seconds of ``fn()`` after ``warmup`` calls (at least ``min_repeats`` runs and ``min_time`` s)."""
+    """Median wall time (s) of ``fn()`` after ``warmup`` calls, over >= ``min_repeats`` runs and >= ``min_time`` s."""
     for _ in range(warmup):
         fn()
     synchronize(device)
