@@ -91,6 +91,36 @@ def _tables(lmax: int, dtype: torch.dtype, device: torch.device) -> _Tables:
     return _TABLES[key]
 
 
+def _normalized_legendre(y: torch.Tensor, r2: torch.Tensor, tables: _Tables):
+    """Yield, for ``l = 0..lmax``, the rows ``Q̄_l^m(y, r²)`` ``[l + 1, n]`` (``m = 0..l``) of ``y, r² [1, n]``.
+
+    ``Q̄_l^m`` is homogeneous of degree ``l - m`` in ``(y, r)``; on the unit sphere
+    ``P̄_l^m(cos θ) = Q̄_l^m(cos θ, 1) sin^m θ`` is the normalised associated Legendre function.
+    """
+    Q_prev2, Q_prev = None, y.new_full(y.shape, tables.diag[0])
+    yield Q_prev
+    for l in range(1, tables.lmax + 1):
+        head = tables.a[l][:, None] * y * Q_prev
+        if l >= 2:
+            head[: l - 1] -= tables.b[l][: l - 1, None] * r2 * Q_prev2
+        Q = torch.cat([head, y.new_full(y.shape, tables.diag[l])])
+        yield Q
+        Q_prev2, Q_prev = Q_prev, Q
+
+
+def _legendre_rows(cos_theta: torch.Tensor, lmax: int, sin_theta: torch.Tensor | None = None) -> list[torch.Tensor]:
+    """``P̄_l^m(cos θ)`` for ``l = 0..lmax`` as a list of ``[l + 1, n]`` (``m = 0..l``), for ``cos_theta [n]``.
+
+    With ``Φ_m`` the ``φ`` part, ``Y_lm = P̄_l^{|m|}(cos θ) Φ_m(φ)`` (see the module docstring). ``sin_theta``
+    defaults to ``sqrt(1 - cos²θ) >= 0``; pass a signed one to extend the functions to ``θ ∈ [0, 2π)``.
+    """
+    tables = _tables(lmax, cos_theta.dtype, cos_theta.device)
+    y = cos_theta[None]
+    sin_theta = torch.sqrt(torch.clamp(1 - y * y, min=0)) if sin_theta is None else sin_theta[None]
+    powers = torch.cat([torch.ones_like(y)] + [sin_theta**m for m in range(1, lmax + 1)])  # [lmax + 1, n]
+    return [Q * powers[: l + 1] for l, Q in enumerate(_normalized_legendre(y, torch.ones_like(y), tables))]
+
+
 def _spherical_harmonics(x: torch.Tensor, tables: _Tables, normalize: bool, normalization: str) -> torch.Tensor:
     # Works coefficient-major ([k, N] rows, contiguous in N) and writes each degree into the [N, K] output.
     lmax = tables.lmax
@@ -118,17 +148,9 @@ def _spherical_harmonics(x: torch.Tensor, tables: _Tables, normalize: bool, norm
     T = torch.stack(sin_part[::-1] + [torch.full_like(X, 1 / math.sqrt(2))] + cos_part) * math.sqrt(2)
 
     out = x.new_empty((n, (lmax + 1) ** 2))
-    out[:, 0] = tables.diag[0]
-    Y = Y[None]
-    Q_prev2, Q_prev = None, x.new_full((1, n), tables.diag[0])  # normalised Legendre rows, m = 0..l
-    for l in range(1, lmax + 1):
-        head = tables.a[l][:, None] * Y * Q_prev
-        if l >= 2:
-            head[: l - 1] -= tables.b[l][: l - 1, None] * r2 * Q_prev2
-        Q = torch.cat([head, x.new_full((1, n), tables.diag[l])])
+    for l, Q in enumerate(_normalized_legendre(Y[None], r2, tables)):
         block = torch.cat([Q[1:].flip(0), Q]) * T[lmax - l : lmax + l + 1]  # m = -l..l
         out[:, l * l : (l + 1) ** 2] = block.T
-        Q_prev2, Q_prev = Q_prev, Q
     if normalization != "integral":
         out = out * tables.scale[normalization]
     return out.reshape(batch + (out.shape[-1],))

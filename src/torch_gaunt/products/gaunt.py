@@ -1,0 +1,188 @@
+"""The Gaunt tensor product: functional form and module. See :mod:`torch_gaunt.products.description`.
+
+``method`` picks the executor; all give the same numbers to rounding:
+
+- ``"dense"``: contraction with the exact Gaunt coefficients (reference; fastest at tiny degrees);
+- ``"grid"``: pointwise product on a Gauss-Legendre sphere grid (Xie et al. 2025);
+- ``"fourier"``: 2D convolution of Fourier series by FFT (Luo et al. 2024);
+- ``"auto"``: the fastest of these for the degrees and device, from ``torch-gaunt bench tp`` measurements.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .._checks import check_choice, check_degree, check_same_dtype_device, check_tensor
+from ..so3.spherical_tensor import degree_of
+from .backends.dense import gaunt_dense
+from .backends.fourier import gaunt_fourier
+from .backends.grid import gaunt_grid
+from .description import GauntDescription
+
+__all__ = ["gaunt_tensor_product", "GauntTensorProduct", "select_method", "METHODS"]
+
+EXECUTORS = {"dense": gaunt_dense, "grid": gaunt_grid, "fourier": gaunt_fourier}
+METHODS = ("auto",) + tuple(EXECUTORS)
+
+
+def select_method(lmax1: int, lmax2: int, lmax_out: int, device: torch.device | str = "cpu") -> str:
+    """The executor ``method="auto"`` uses for these degrees on this device.
+
+    From ``torch-gaunt bench tp`` on a 2-core CPU (``docs/benchmarks/gaunt_tensor_product.md``): the dense
+    contraction wins while ``max(L1, L2) <= 2``; the grid wins above. No GPU measurements exist yet, so CUDA
+    uses the same rule.
+    """
+    return "dense" if max(lmax1, lmax2) <= 2 else "grid"
+
+
+def _degree_weights(w: torch.Tensor | None, name: str, lmax: int, channels: int) -> torch.Tensor | None:
+    """Per-degree weights ``[L+1]`` or ``[L+1, C]`` expanded to the coefficient axis ``[K, 1 or C]``."""
+    if w is None:
+        return None
+    check_tensor(name, w, min_dim=1)
+    if w.shape[0] != lmax + 1 or w.dim() > 2 or (w.dim() == 2 and w.shape[1] not in (1, channels)):
+        raise ValueError(f"{name}: expected shape [{lmax + 1}] or [{lmax + 1}, {channels}], got {tuple(w.shape)}")
+    if w.dim() == 1:
+        w = w[:, None]
+    counts = torch.arange(1, 2 * lmax + 2, 2, device=w.device)
+    return torch.repeat_interleave(w, counts, dim=0, output_size=(lmax + 1) ** 2)
+
+
+def gaunt_tensor_product(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    lmax_out: int | None = None,
+    *,
+    method: str = "auto",
+    weights1: torch.Tensor | None = None,
+    weights2: torch.Tensor | None = None,
+    weights_out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Channel-wise Gaunt tensor product of two spherical tensors.
+
+    ``z[..., l3 m3, c] = w_out[l3] Σ (w1[l1] x[..., l1 m1, c]) (w2[l2] y[..., l2 m2, c]) ∫ Y_l1m1 Y_l2m2 Y_l3m3 dΩ``:
+    the product of the functions ``Σ x Y`` and ``Σ y Y``, projected on degrees ``<= lmax_out``.
+
+    Args:
+        x: ``[..., (L1+1)**2, C]``.
+        y: ``[..., (L2+1)**2, C]`` or ``[..., (L2+1)**2, 1]`` (broadcast over the channels); leading
+            dimensions broadcast with those of ``x``.
+        lmax_out: output degree ``L3 <= L1 + L2`` (default ``L1 + L2``: the exact product).
+        method: ``"auto"``, ``"dense"``, ``"grid"`` or ``"fourier"``.
+        weights1, weights2, weights_out: optional per-degree weights ``[L+1]`` or ``[L+1, C]`` (the Gaunt
+            paper's reparametrisation: path ``(l1, l2, l3)`` gets ``w1[l1] w2[l2] w_out[l3]``).
+
+    Returns:
+        ``z [..., (L3+1)**2, C]``. With parities ``p1, p2`` of the inputs, ``z`` has parity ``p1 p2``.
+    """
+    check_tensor("x", x, min_dim=2)
+    check_tensor("y", y, min_dim=2)
+    check_same_dtype_device(x=x, y=y)
+    check_choice("method", method, METHODS)
+    L1 = degree_of(x.shape[-2], "x (axis -2, coefficients)")
+    L2 = degree_of(y.shape[-2], "y (axis -2, coefficients)")
+    L3 = L1 + L2 if lmax_out is None else check_degree("lmax_out", lmax_out, maximum=L1 + L2)
+    C = x.shape[-1]
+    if y.shape[-1] not in (C, 1):
+        raise ValueError(f"y: expected {C} channels (those of x) or 1 in the last axis, got shape {tuple(y.shape)}")
+    try:
+        batch = torch.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    except RuntimeError:
+        raise ValueError(
+            f"x, y: leading dimensions must broadcast, got {tuple(x.shape[:-2])} and {tuple(y.shape[:-2])}"
+        ) from None
+    for name, w in (("weights1", weights1), ("weights2", weights2), ("weights_out", weights_out)):
+        if w is not None:
+            check_same_dtype_device(x=x, **{name: w})
+    w1 = _degree_weights(weights1, "weights1", L1, C)
+    w2 = _degree_weights(weights2, "weights2", L2, C)
+    w3 = _degree_weights(weights_out, "weights_out", L3, C)
+    if w1 is not None:
+        x = x * w1
+    if w2 is not None:  # per-channel weights on a one-channel y give it C channels
+        y = y * w2
+    desc = GauntDescription(L1, L2, L3)
+    if method == "auto":
+        method = select_method(L1, L2, L3, x.device)
+    n_batch = math.prod(batch)
+    if n_batch == 0 or C == 0:
+        return x.new_zeros(batch + ((L3 + 1) ** 2, C))
+    Cy = y.shape[-1]
+    xb = x.expand(batch + x.shape[-2:]).movedim(-2, 0).reshape(x.shape[-2], n_batch * C)
+    yb = y.expand(batch + y.shape[-2:]).movedim(-2, 0).reshape(y.shape[-2], n_batch * Cy)
+    zb = EXECUTORS[method](xb, yb, desc, C)
+    z = zb.view((zb.shape[0],) + batch + (C,)).movedim(0, -2)
+    if w3 is not None:
+        z = z * w3
+    return z.contiguous()
+
+
+class GauntTensorProduct(torch.nn.Module):
+    """Module form of :func:`gaunt_tensor_product`, with learnable per-degree weights.
+
+    Args:
+        lmax1, lmax2: degrees of the inputs ``x [..., (L1+1)**2, C]`` and ``y [..., (L2+1)**2, C or 1]``.
+        lmax_out: output degree (default ``lmax1 + lmax2``).
+        channels: ``C``; needed for per-channel weights.
+        p1, p2: parities of the inputs (+1 for ``0e + 1o + 2e ...``, -1 for ``0o + 1e + 2o ...``).
+        method: ``"auto"``, ``"dense"``, ``"grid"`` or ``"fourier"``; ``repr`` shows what ``auto`` chose.
+        weights: ``"per_degree"`` (learnable ``w1 [L1+1, C]``, ``w2 [L2+1, C]``, ``w_out [L3+1, C]``, initialised
+            to one) or ``None`` (the plain product).
+
+    Attributes:
+        irreps_in1, irreps_in2, irreps_out: the e3nn irreps of the inputs and output.
+    """
+
+    def __init__(
+        self,
+        lmax1: int,
+        lmax2: int,
+        lmax_out: int | None = None,
+        channels: int = 1,
+        p1: int = 1,
+        p2: int = 1,
+        method: str = "auto",
+        weights: str | None = "per_degree",
+    ):
+        super().__init__()
+        check_degree("lmax1", lmax1)
+        check_degree("lmax2", lmax2)
+        lmax_out = lmax1 + lmax2 if lmax_out is None else check_degree("lmax_out", lmax_out, maximum=lmax1 + lmax2)
+        if p1 not in (1, -1) or p2 not in (1, -1):
+            raise ValueError(f"p1, p2: expected +1 or -1, got {p1!r} and {p2!r}")
+        check_choice("method", method, METHODS)
+        if weights not in ("per_degree", None):
+            raise ValueError(f"weights: expected 'per_degree' or None, got {weights!r}")
+        self.description = GauntDescription(lmax1, lmax2, lmax_out, p1, p2)
+        self.channels = channels
+        self.requested_method = method
+        self.method = select_method(lmax1, lmax2, lmax_out) if method == "auto" else method
+        self.irreps_in1, self.irreps_in2, self.irreps_out = self.description.irreps(channels)
+        if weights == "per_degree":
+            self.weights1 = torch.nn.Parameter(torch.ones(lmax1 + 1, channels))
+            self.weights2 = torch.nn.Parameter(torch.ones(lmax2 + 1, channels))
+            self.weights_out = torch.nn.Parameter(torch.ones(lmax_out + 1, channels))
+        else:
+            self.weights1 = self.weights2 = self.weights_out = None
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """``x [..., (L1+1)**2, C]``, ``y [..., (L2+1)**2, C or 1]`` -> ``[..., (L3+1)**2, C]``."""
+        d = self.description
+        if x.shape[-2:] != ((d.lmax1 + 1) ** 2, self.channels):
+            raise ValueError(f"x: expected shape [..., {(d.lmax1 + 1) ** 2}, {self.channels}], got {tuple(x.shape)}")
+        if x.device.type != "cpu" and self.requested_method == "auto":
+            self.method = select_method(d.lmax1, d.lmax2, d.lmax_out, x.device)
+        return gaunt_tensor_product(
+            x, y, d.lmax_out, method=self.method, weights1=self.weights1, weights2=self.weights2,
+            weights_out=self.weights_out,
+        )  # fmt: skip
+
+    def extra_repr(self) -> str:
+        d = self.description
+        chosen = f"{self.method!r} (auto)" if self.requested_method == "auto" else repr(self.method)
+        return (
+            f"{self.irreps_in1} x {self.irreps_in2} -> {self.irreps_out}, lmax=({d.lmax1}, {d.lmax2}) -> {d.lmax_out}, "
+            f"method={chosen}, paths={len(d.paths)}, weights={'per_degree' if self.weights1 is not None else None}"
+        )

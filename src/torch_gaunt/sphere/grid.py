@@ -1,0 +1,115 @@
+r"""Spherical harmonics <-> values on a Gauss-Legendre x equispaced-φ grid, separably and per order ``m``.
+
+A band-limited function ``f = Σ_lm c_lm Y_lm`` is
+
+.. math::  f(\theta_k, \varphi_j) = \sum_{m=-L}^{L} T_m(\varphi_j) \sum_{l \ge |m|} \bar P_l^{|m|}(\cos\theta_k)\, c_{lm},
+
+with ``T_m = √2 sin(|m|φ), 1, √2 cos(mφ)`` for ``m < 0, = 0, > 0``. So synthesis is, per order ``m``, a
+Legendre matrix ``[n_theta, L + 1]`` applied to the coefficients of that order (one batched GEMM over
+``m``), then a real DFT in ``φ`` (a ``[n_phi, 2L + 1]`` matrix). Analysis is the transpose with quadrature
+weights, exact when the grid integrates the integrand exactly (:func:`~torch_gaunt.sphere.quadrature.exact_grid_size`).
+Cost per channel: ``O(L^2 n_theta + n_theta n_phi L) = O(L^3)``, not the ``O(L^4)`` of a dense table.
+
+Every transform works on a coefficient-major block ``[K, N]`` (``K = (L+1)**2`` coefficients, ``N`` =
+batch x channels, the long dimension of each matrix product) and returns grid values ``[n_phi, n_theta, N]``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+
+from ..so3.spherical_harmonics import _legendre_rows
+from .quadrature import gauss_legendre_grid
+
+__all__ = ["SphereGrid", "sphere_grid"]
+
+
+class SphereGrid:
+    """Cached tables of one grid for coefficients up to degree ``lmax``.
+
+    Attributes:
+        lmax, n_theta, n_phi: degree and grid size.
+        legendre: ``[2L+1, n_theta, L+1]``, ``P̄_l^{|m|}(cos θ_k)`` (zero for ``l < |m|``), order ``m = -L..L``.
+        legendre_weighted: ``[2L+1, L+1, n_theta]``, the transpose times the Gauss-Legendre weights.
+        fourier: ``[n_phi, 2L+1]``, ``T_m(φ_j)``; ``fourier_weighted``: ``[2L+1, n_phi]``, its transpose times ``2π/n_phi``.
+        gather: ``[(2L+1)(L+1)]`` index from ``(m, l)`` to ``l*l + l + m`` (``K``, a zero row, where ``l < |m|``).
+        scatter: ``[K]`` index from ``l*l + l + m`` into the flattened ``(m, l)`` block.
+    """
+
+    def __init__(self, lmax: int, n_theta: int, n_phi: int, dtype: torch.dtype, device: torch.device):
+        self.lmax, self.n_theta, self.n_phi = lmax, n_theta, n_phi
+        L = lmax
+        cos_theta, phi, _ = gauss_legendre_grid(n_theta, n_phi, torch.float64)
+        _, _, w2d = gauss_legendre_grid(n_theta, 1, torch.float64)
+        w_theta = w2d[:, 0] / (2 * math.pi)  # Gauss-Legendre weights in cos θ
+        rows = _legendre_rows(cos_theta, L)  # list of [l+1, n_theta]: P̄_l^m(cos θ) sin^m θ, m = 0..l
+        legendre = torch.zeros(2 * L + 1, n_theta, L + 1, dtype=torch.float64)
+        for l in range(L + 1):
+            for m in range(-l, l + 1):
+                legendre[m + L, :, l] = rows[l][abs(m)]
+        m = torch.arange(-L, L + 1, dtype=torch.float64)
+        fourier = torch.where(
+            m > 0,
+            math.sqrt(2) * torch.cos(m * phi[:, None]),
+            torch.where(m < 0, math.sqrt(2) * torch.sin(-m * phi[:, None]), torch.ones_like(phi[:, None])),
+        )
+        gather, scatter = order_major_indices(L, device)
+        cast = dict(dtype=dtype, device=device)
+        self.legendre = legendre.to(**cast)
+        self.legendre_weighted = (legendre * w_theta[None, :, None]).transpose(1, 2).contiguous().to(**cast)
+        self.fourier = fourier.to(**cast)
+        self.fourier_weighted = (fourier.T * (2 * math.pi / n_phi)).contiguous().to(**cast)
+        self.gather, self.scatter = gather, scatter
+
+    def to_grid(self, coefficients: torch.Tensor) -> torch.Tensor:
+        """``[K, N]`` coefficients (``K = (lmax+1)**2``) -> values ``[n_phi, n_theta, N]``."""
+        L, N = self.lmax, coefficients.shape[-1]
+        by_order = to_order_major(coefficients, self.gather, L)
+        partial = torch.bmm(self.legendre, by_order)  # [2L+1, n_theta, N]
+        return (self.fourier @ partial.view(2 * L + 1, -1)).view(self.n_phi, self.n_theta, N)
+
+    def from_grid(self, values: torch.Tensor) -> torch.Tensor:
+        """Values ``[n_phi, n_theta, N]`` -> coefficients ``[K, N]`` by exact quadrature (the adjoint of ``to_grid``)."""
+        L, N = self.lmax, values.shape[-1]
+        partial = (self.fourier_weighted @ values.reshape(self.n_phi, -1)).view(2 * L + 1, self.n_theta, N)
+        by_order = torch.bmm(self.legendre_weighted, partial)  # [2L+1, L+1, N]
+        return by_order.view(-1, N).index_select(0, self.scatter)
+
+
+@functools.cache
+def order_major_indices(lmax: int, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices between the SH layout ``l*l + l + m`` and the order-major block ``[2L+1 (m), L+1 (l)]``.
+
+    Returns ``gather [(2L+1)(L+1)]`` (value ``K = (L+1)**2`` where ``l < |m|``: a zero row appended to the
+    coefficients) and ``scatter [K]`` (position of ``(l, m)`` in the flattened block).
+    """
+    L = lmax
+    gather = torch.full((2 * L + 1, L + 1), (L + 1) ** 2, dtype=torch.long)
+    for l in range(L + 1):
+        for m in range(-l, l + 1):
+            gather[m + L, l] = l * l + l + m
+    scatter = torch.tensor([(m + L) * (L + 1) + l for l in range(L + 1) for m in range(-l, l + 1)], dtype=torch.long)
+    return gather.reshape(-1).to(device), scatter.to(device)
+
+
+def to_order_major(coefficients: torch.Tensor, gather: torch.Tensor, lmax: int) -> torch.Tensor:
+    """``[K, N]`` SH coefficients -> ``[2L+1 (m), L+1 (l), N]`` (zero where ``l < |m|``)."""
+    N = coefficients.shape[-1]
+    padded = torch.cat([coefficients, coefficients.new_zeros(1, N)])
+    return padded.index_select(0, gather).view(2 * lmax + 1, lmax + 1, N)
+
+
+_CACHE: dict[tuple, SphereGrid] = {}
+
+
+def sphere_grid(
+    lmax: int, n_theta: int, n_phi: int, dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu"
+) -> SphereGrid:
+    """The cached :class:`SphereGrid` for ``(lmax, n_theta, n_phi, dtype, device)``."""
+    key = (lmax, n_theta, n_phi, dtype, torch.device(device))
+    if key not in _CACHE:
+        _CACHE[key] = SphereGrid(lmax, n_theta, n_phi, dtype, torch.device(device))
+    return _CACHE[key]
