@@ -109,14 +109,10 @@ def gaunt_tensor_product(
     n_batch = math.prod(batch)
     if n_batch == 0 or C == 0:
         return x.new_zeros(batch + ((L3 + 1) ** 2, C))
-    Cy = y.shape[-1]
-    xb = x.expand(batch + x.shape[-2:]).movedim(-2, 0).reshape(x.shape[-2], n_batch * C)
-    yb = y.expand(batch + y.shape[-2:]).movedim(-2, 0).reshape(y.shape[-2], n_batch * Cy)
-    zb = EXECUTORS[method](xb, yb, desc, C)
-    z = zb.view((zb.shape[0],) + batch + (C,)).movedim(0, -2)
-    if w3 is not None:
-        z = z * w3
-    return z.contiguous()
+    xv = x.expand(batch + x.shape[-2:]).reshape((n_batch,) + x.shape[-2:]).transpose(0, 1)  # [K1, M, C] view
+    yv = y.expand(batch + y.shape[-2:]).reshape((n_batch,) + y.shape[-2:]).transpose(0, 1)
+    z = EXECUTORS[method](xv, yv, desc).view(batch + ((L3 + 1) ** 2, C))
+    return z if w3 is None else z * w3
 
 
 class GauntTensorProduct(torch.nn.Module):

@@ -65,29 +65,31 @@ class SphereGrid:
         self.gather, self.scatter = gather, scatter
 
     def to_grid(self, coefficients: torch.Tensor) -> torch.Tensor:
-        """``[K, N]`` coefficients (``K = (lmax+1)**2``) -> values ``[n_phi, n_theta, N]``."""
-        L, N = self.lmax, coefficients.shape[-1]
-        by_order = to_order_major(coefficients, self.gather, L)
+        """Coefficients ``[K, *cols]`` (``K = (lmax+1)**2``, any strides) -> values ``[n_phi, n_theta, prod(cols)]``."""
+        by_order = to_order_major(coefficients, self.gather, self.lmax)
         partial = torch.bmm(self.legendre, by_order)  # [2L+1, n_theta, N]
-        return (self.fourier @ partial.view(2 * L + 1, -1)).view(self.n_phi, self.n_theta, N)
+        return (self.fourier @ partial.view(2 * self.lmax + 1, -1)).view(self.n_phi, self.n_theta, -1)
 
     def from_grid(self, values: torch.Tensor) -> torch.Tensor:
-        """Values ``[n_phi, n_theta, N]`` -> coefficients ``[K, N]`` by exact quadrature (the adjoint of ``to_grid``)."""
+        """Values ``[n_phi, n_theta, N]`` -> order-major coefficients ``[(2L+1)(L+1), N]`` by exact quadrature.
+
+        The adjoint of :meth:`to_grid`; :func:`from_order_major` with ``self.scatter`` gives the SH layout.
+        """
         L, N = self.lmax, values.shape[-1]
         partial = (self.fourier_weighted @ values.reshape(self.n_phi, -1)).view(2 * L + 1, self.n_theta, N)
-        by_order = torch.bmm(self.legendre_weighted, partial)  # [2L+1, L+1, N]
-        return by_order.view(-1, N).index_select(0, self.scatter)
+        return torch.bmm(self.legendre_weighted, partial).view(-1, N)  # [2L+1, L+1, N] flattened
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)
 def order_major_indices(lmax: int, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Indices between the SH layout ``l*l + l + m`` and the order-major block ``[2L+1 (m), L+1 (l)]``.
 
-    Returns ``gather [(2L+1)(L+1)]`` (value ``K = (L+1)**2`` where ``l < |m|``: a zero row appended to the
-    coefficients) and ``scatter [K]`` (position of ``(l, m)`` in the flattened block).
+    Returns ``gather [(2L+1)(L+1)]`` and ``scatter [K]`` (position of ``(l, m)`` in the flattened block).
+    Where ``l < |m|`` there is no coefficient: ``gather`` points at row 0, and every table that reads the
+    block is zero there.
     """
     L = lmax
-    gather = torch.full((2 * L + 1, L + 1), (L + 1) ** 2, dtype=torch.long)
+    gather = torch.zeros((2 * L + 1, L + 1), dtype=torch.long)
     for l in range(L + 1):
         for m in range(-l, l + 1):
             gather[m + L, l] = l * l + l + m
@@ -96,10 +98,17 @@ def order_major_indices(lmax: int, device: torch.device | None = None) -> tuple[
 
 
 def to_order_major(coefficients: torch.Tensor, gather: torch.Tensor, lmax: int) -> torch.Tensor:
-    """``[K, N]`` SH coefficients -> ``[2L+1 (m), L+1 (l), N]`` (zero where ``l < |m|``)."""
-    N = coefficients.shape[-1]
-    padded = torch.cat([coefficients, coefficients.new_zeros(1, N)])
-    return padded.index_select(0, gather).view(2 * lmax + 1, lmax + 1, N)
+    """SH coefficients ``[K, *cols]`` (any strides) -> contiguous ``[2L+1 (m), L+1 (l), prod(cols)]``.
+
+    Entries with ``l < |m|`` hold an arbitrary coefficient; the tables that use the block are zero there.
+    """
+    return coefficients.index_select(0, gather).view(2 * lmax + 1, lmax + 1, -1)
+
+
+def from_order_major(block: torch.Tensor, scatter: torch.Tensor, cols: tuple[int, int]) -> torch.Tensor:
+    """Order-major ``[(2L+1)(L+1), M * C]`` -> SH layout ``[M, K, C]`` (one copy)."""
+    M, C = cols
+    return block.view(-1, M, C).transpose(0, 1).index_select(1, scatter)
 
 
 _CACHE: dict[tuple, SphereGrid] = {}

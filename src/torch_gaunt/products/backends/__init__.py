@@ -1,2 +1,6 @@
-"""Executors of Gaunt tensor products. Each takes coefficient-major blocks ``x [K1, N]``, ``y [K2, N]`` (or
-``[K2, N / C]`` when ``y`` has one channel to broadcast over ``C``) and returns ``z [K3, N]``."""
+"""Executors of Gaunt tensor products.
+
+Each executor is ``fn(x, y, desc) -> z`` with coefficient-major views ``x [K1, M, C]`` and ``y [K2, M, C]`` or
+``[K2, M, 1]`` (any strides; ``M`` flattened batch, ``C`` channels) and returns a contiguous ``z [M, K3, C]``.
+A new backend is a new file with one such function.
+"""

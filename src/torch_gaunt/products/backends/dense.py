@@ -24,11 +24,9 @@ def gaunt_table(desc: GauntDescription, dtype: torch.dtype, device: torch.device
     return _TABLES[key]
 
 
-def gaunt_dense(x: torch.Tensor, y: torch.Tensor, desc: GauntDescription, channels: int) -> torch.Tensor:
-    """``z [K3, N] = G^T (x ⊗ y)``, with the outer product taken per column."""
+def gaunt_dense(x: torch.Tensor, y: torch.Tensor, desc: GauntDescription) -> torch.Tensor:
+    """``z = G^T (x ⊗ y)``, with the outer product of the coefficient axes taken per batch entry and channel."""
     table = gaunt_table(desc, x.dtype, x.device)
-    N = x.shape[1]
-    if y.shape[1] != N:  # one channel of y broadcast over the channels of x
-        y = y[:, :, None].expand(-1, -1, channels).reshape(y.shape[0], N)
-    outer = (x[:, None, :] * y[None, :, :]).reshape(-1, N)
-    return table.T @ outer
+    _, M, C = x.shape
+    outer = (x[:, None] * y[None, :]).reshape(-1, M * C)  # [K1 K2, M C]; y broadcasts over C
+    return (table.T @ outer).view(-1, M, C).transpose(0, 1).contiguous()

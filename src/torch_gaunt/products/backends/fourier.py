@@ -8,30 +8,30 @@ import math
 import torch
 
 from ...sphere.fourier import fourier_tables
-from ...sphere.grid import order_major_indices, to_order_major
+from ...sphere.grid import from_order_major, order_major_indices, to_order_major
 from ..description import GauntDescription
 
 
 def _to_half_spectrum(c: torch.Tensor, forward: torch.Tensor, lmax: int, n_theta: int, n_freq: int) -> torch.Tensor:
-    """``[K, N]`` coefficients -> Fourier coefficients ``F[u, v]`` for ``v >= 0`` in FFT layout ``[n_theta, n_freq, N]``."""
+    """Coefficients ``[K, M, C]`` -> Fourier coefficients ``F[u, v]``, ``v >= 0``, in FFT layout ``[n_theta, n_freq, M C]``."""
     gather, _ = order_major_indices(lmax, c.device)
     by_order = to_order_major(c, gather, lmax).to(forward.dtype)
     B = torch.bmm(forward, by_order)  # [m, u, N]: Σ_l a^{l|m|}_u c_lm
     positive = (B[lmax + 1 :] - 1j * B[:lmax].flip(0)) / math.sqrt(2)  # v = k = 1..L from m = +k and -k
     half = torch.cat([B[lmax : lmax + 1], positive])  # [v = 0..L, u = -L..L, N]
-    out = half.new_zeros(n_theta, n_freq, c.shape[1])
+    out = half.new_zeros(n_theta, n_freq, by_order.shape[-1])
     u = torch.arange(-lmax, lmax + 1, device=c.device) % n_theta
     out[u, : lmax + 1] = half.transpose(0, 1)
     return out
 
 
-def gaunt_fourier(x: torch.Tensor, y: torch.Tensor, desc: GauntDescription, channels: int) -> torch.Tensor:
+def gaunt_fourier(x: torch.Tensor, y: torch.Tensor, desc: GauntDescription) -> torch.Tensor:
     L1, L2, L3 = desc.lmax1, desc.lmax2, desc.lmax_out
     tables = fourier_tables(L1, L2, L3, x.dtype, x.device)
     n_theta = tables.n_theta
     n_phi = max(tables.n_phi, 2 * max(L1, L2) + 1)
     n_freq = n_phi // 2 + 1
-    N = x.shape[1]
+    _, M, C = x.shape
     size = (n_theta, n_phi)
     f1 = torch.fft.irfft2(
         _to_half_spectrum(x, tables.forward1, L1, n_theta, n_freq), s=size, dim=(0, 1), norm="forward"
@@ -39,10 +39,7 @@ def gaunt_fourier(x: torch.Tensor, y: torch.Tensor, desc: GauntDescription, chan
     f2 = torch.fft.irfft2(
         _to_half_spectrum(y, tables.forward2, L2, n_theta, n_freq), s=size, dim=(0, 1), norm="forward"
     )
-    if y.shape[1] != N:
-        product = (f1.view(n_theta, n_phi, N // channels, channels) * f2[..., None]).view(n_theta, n_phi, N)
-    else:
-        product = f1 * f2
+    product = (f1.view(n_theta, n_phi, M, C) * f2.view(n_theta, n_phi, M, y.shape[-1])).view(n_theta, n_phi, M * C)
     F = torch.fft.rfft2(product, dim=(0, 1), norm="forward")  # [n_theta, n_freq, N]
     S = tables.S
     u = torch.arange(-S, S + 1, device=x.device) % n_theta
@@ -55,4 +52,4 @@ def gaunt_fourier(x: torch.Tensor, y: torch.Tensor, desc: GauntDescription, chan
         [(-scale * minus[1:].imag).flip(0), math.pi * plus[:1].real, scale * plus[1:].real]
     )  # [m = -L3..L3, l, N]
     _, scatter = order_major_indices(L3, x.device)
-    return by_order.reshape(-1, N).index_select(0, scatter)
+    return from_order_major(by_order.reshape(-1, M * C), scatter, (M, C))
