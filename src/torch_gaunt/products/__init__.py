@@ -1,4 +1,5 @@
-"""Tensor products: the Gaunt tensor product (dense / grid / fourier executors)."""
+"""Tensor products: Gaunt (dense / grid / fourier executors) and the Clebsch-Gordan reference."""
 
+from .clebsch_gordan import CGTensorProduct, Instruction, channelwise_instructions, fully_connected_instructions
 from .description import GauntDescription
 from .gaunt import METHODS, GauntTensorProduct, gaunt_tensor_product, select_method

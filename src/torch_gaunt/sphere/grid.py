@@ -80,7 +80,7 @@ class SphereGrid:
         return torch.bmm(self.legendre_weighted, partial).view(-1, N)  # [2L+1, L+1, N] flattened
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def order_major_indices(lmax: int, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Indices between the SH layout ``l*l + l + m`` and the order-major block ``[2L+1 (m), L+1 (l)]``.
 
