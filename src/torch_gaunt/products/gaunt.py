@@ -16,15 +16,23 @@ import torch
 
 from .._checks import check_choice, check_degree, check_same_dtype_device, check_tensor
 from ..so3.spherical_tensor import degree_of
-from .backends.dense import gaunt_dense
-from .backends.fourier import gaunt_fourier
-from .backends.grid import gaunt_grid
+from .backends import BACKENDS
 from .description import GauntDescription
 
-__all__ = ["gaunt_tensor_product", "GauntTensorProduct", "select_method", "METHODS"]
+__all__ = ["gaunt_tensor_product", "GauntTensorProduct", "gaunt_tables", "select_method", "METHODS"]
 
-EXECUTORS = {"dense": gaunt_dense, "grid": gaunt_grid, "fourier": gaunt_fourier}
-METHODS = ("auto",) + tuple(EXECUTORS)
+METHODS = ("auto",) + tuple(BACKENDS)
+_TABLES: dict[tuple, dict[str, torch.Tensor]] = {}
+
+
+def gaunt_tables(
+    method: str, desc: GauntDescription, dtype: torch.dtype, device: torch.device
+) -> dict[str, torch.Tensor]:
+    """The constants of ``method`` for these degrees, dtype and device (computed once, then cached)."""
+    key = (method, desc.lmax1, desc.lmax2, desc.lmax_out, dtype, device)
+    if key not in _TABLES:
+        _TABLES[key] = BACKENDS[method].tables(desc, dtype, device)
+    return _TABLES[key]
 
 
 def select_method(lmax1: int, lmax2: int, lmax_out: int, device: torch.device | str = "cpu") -> str:
@@ -76,6 +84,10 @@ def gaunt_tensor_product(
 
     Returns:
         ``z [..., (L3+1)**2, C]``. With parities ``p1, p2`` of the inputs, ``z`` has parity ``p1 p2``.
+
+    The method's constants are computed on first use for each (degrees, dtype, device) and cached. Under
+    ``torch.compile`` the first use must happen outside the compiled region (one eager call, or use
+    :class:`GauntTensorProduct`, which prepares them when built or moved).
     """
     check_tensor("x", x, min_dim=2)
     check_tensor("y", y, min_dim=2)
@@ -111,7 +123,11 @@ def gaunt_tensor_product(
         return x.new_zeros(batch + ((L3 + 1) ** 2, C))
     xv = x.expand(batch + x.shape[-2:]).reshape((n_batch,) + x.shape[-2:]).transpose(0, 1)  # [K1, M, C] view
     yv = y.expand(batch + y.shape[-2:]).reshape((n_batch,) + y.shape[-2:]).transpose(0, 1)
-    z = EXECUTORS[method](xv, yv, desc).view(batch + ((L3 + 1) ** 2, C))
+    z = (
+        BACKENDS[method]
+        .run(xv, yv, desc, gaunt_tables(method, desc, x.dtype, x.device))
+        .view(batch + ((L3 + 1) ** 2, C))
+    )
     return z if w3 is None else z * w3
 
 
@@ -156,6 +172,9 @@ class GauntTensorProduct(torch.nn.Module):
         self.requested_method = method
         self.method = select_method(lmax1, lmax2, lmax_out) if method == "auto" else method
         self.irreps_in1, self.irreps_in2, self.irreps_out = self.description.irreps(channels)
+        # follows .to() / .double() / .cuda(); its dtype and device say which tables to have ready
+        self.register_buffer("_probe", torch.zeros(()), persistent=False)
+        gaunt_tables(self.method, self.description, self._probe.dtype, self._probe.device)
         if weights == "per_degree":
             self.weights1 = torch.nn.Parameter(torch.ones(lmax1 + 1, channels))
             self.weights2 = torch.nn.Parameter(torch.ones(lmax2 + 1, channels))
@@ -168,12 +187,15 @@ class GauntTensorProduct(torch.nn.Module):
         d = self.description
         if x.shape[-2:] != ((d.lmax1 + 1) ** 2, self.channels):
             raise ValueError(f"x: expected shape [..., {(d.lmax1 + 1) ** 2}, {self.channels}], got {tuple(x.shape)}")
-        if x.device.type != "cpu" and self.requested_method == "auto":
-            self.method = select_method(d.lmax1, d.lmax2, d.lmax_out, x.device)
         return gaunt_tensor_product(
             x, y, d.lmax_out, method=self.method, weights1=self.weights1, weights2=self.weights2,
             weights_out=self.weights_out,
         )  # fmt: skip
+
+    def _apply(self, fn, recurse=True):
+        super()._apply(fn, recurse)
+        gaunt_tables(self.method, self.description, self._probe.dtype, self._probe.device)  # warm for forward
+        return self
 
     def extra_repr(self) -> str:
         d = self.description

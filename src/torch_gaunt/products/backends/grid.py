@@ -5,15 +5,34 @@ from __future__ import annotations
 
 import torch
 
-from ...sphere.grid import from_order_major, sphere_grid
+from ...sphere.grid import from_order_major, sphere_grid, to_order_major
 from ..description import GauntDescription
 
 
-def gaunt_grid(x: torch.Tensor, y: torch.Tensor, desc: GauntDescription) -> torch.Tensor:
+def tables(desc: GauntDescription, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
+    """Legendre and φ tables of both inputs (synthesis) and of the output (weighted analysis)."""
+    n_theta, n_phi = desc.grid_size
+    out = {}
+    for name, lmax in (("1", desc.lmax1), ("2", desc.lmax2)):
+        g = sphere_grid(lmax, n_theta, n_phi, dtype, device)
+        out.update({f"legendre{name}": g.legendre, f"fourier{name}": g.fourier, f"gather{name}": g.gather})
+    g = sphere_grid(desc.lmax_out, n_theta, n_phi, dtype, device)
+    out.update({"legendre_out": g.legendre_weighted, "fourier_out": g.fourier_weighted, "scatter_out": g.scatter})
+    return out
+
+
+def _synthesis(c: torch.Tensor, legendre: torch.Tensor, fourier: torch.Tensor, gather: torch.Tensor) -> torch.Tensor:
+    by_order = to_order_major(c, gather, legendre.shape[-1] - 1)  # [2L+1, L+1, N]
+    partial = torch.bmm(legendre, by_order)  # [2L+1, n_theta, N]
+    return fourier @ partial.view(partial.shape[0], -1)  # [n_phi, n_theta N]
+
+
+def run(x: torch.Tensor, y: torch.Tensor, desc: GauntDescription, t: dict[str, torch.Tensor]) -> torch.Tensor:
     n_theta, n_phi = desc.grid_size
     _, M, C = x.shape
-    values_x = sphere_grid(desc.lmax1, n_theta, n_phi, x.dtype, x.device).to_grid(x)
-    values_y = sphere_grid(desc.lmax2, n_theta, n_phi, x.dtype, x.device).to_grid(y)
-    product = values_x.view(n_phi, n_theta, M, C) * values_y.view(n_phi, n_theta, M, y.shape[-1])
-    grid_out = sphere_grid(desc.lmax_out, n_theta, n_phi, x.dtype, x.device)
-    return from_order_major(grid_out.from_grid(product.view(n_phi, n_theta, M * C)), grid_out.scatter, (M, C))
+    values_x = _synthesis(x, t["legendre1"], t["fourier1"], t["gather1"]).view(n_phi, n_theta, M, C)
+    values_y = _synthesis(y, t["legendre2"], t["fourier2"], t["gather2"]).view(n_phi, n_theta, M, y.shape[-1])
+    product = (values_x * values_y).view(n_phi, -1)
+    partial = (t["fourier_out"] @ product).view(-1, n_theta, M * C)  # [2L3+1, n_theta, M C]
+    by_order = torch.bmm(t["legendre_out"], partial)  # [2L3+1, L3+1, M C]
+    return from_order_major(by_order.view(-1, M * C), t["scatter_out"], (M, C))

@@ -1,0 +1,70 @@
+import math
+
+import pytest
+import torch
+
+from torch_gaunt.so3 import spherical_harmonics
+from torch_gaunt.sphere.fourier import _legendre_fourier_coefficients, _sin_moments, fourier_tables
+from torch_gaunt.sphere.grid import from_order_major, sphere_grid
+from torch_gaunt.sphere.quadrature import exact_grid_size, gauss_legendre_grid, sphere_grid_points
+
+F64 = torch.float64
+
+
+@pytest.mark.parametrize("L", [0, 1, 5, 12, 20])
+def test_grid_round_trip(L):
+    n_theta, n_phi = exact_grid_size(2 * L)
+    grid = sphere_grid(L, n_theta, n_phi, F64)
+    c = torch.randn((L + 1) ** 2, 3, 4, dtype=F64)
+    back = from_order_major(grid.from_grid(grid.to_grid(c)), grid.scatter, (3, 4)).transpose(0, 1)
+    assert (back - c).abs().max() < 1e-12
+
+
+def test_grid_values_are_the_function():
+    L, n_theta, n_phi = 6, 5, 9
+    grid = sphere_grid(L, n_theta, n_phi, F64)
+    c = torch.randn((L + 1) ** 2, 2, dtype=F64)
+    points, _ = sphere_grid_points(n_theta, n_phi)  # [n_theta, n_phi, 3]
+    expected = spherical_harmonics(points, L) @ c  # [n_theta, n_phi, 2]
+    assert (grid.to_grid(c) - expected.transpose(0, 1)).abs().max() < 1e-13
+
+
+def test_quadrature_weights():
+    _, _, w = gauss_legendre_grid(7, 13)
+    assert abs(w.sum().item() - 4 * math.pi) < 1e-13
+
+
+def test_fourier_series_reproduces_extended_harmonics():
+    L = 7
+    a = _legendre_fourier_coefficients(L)  # [k, u, l]
+    theta = torch.rand(50, dtype=F64) * 2 * math.pi  # the whole circle: the extension through signed sin θ
+    phi = torch.rand(50, dtype=F64) * 2 * math.pi
+    points = torch.stack([torch.sin(theta) * torch.sin(phi), torch.cos(theta), torch.sin(theta) * torch.cos(phi)], -1)
+    Y = spherical_harmonics(points, L)
+    u = torch.arange(-L, L + 1, dtype=F64)
+    for l in range(L + 1):
+        for m in range(-l, l + 1):
+            k = abs(m)
+            theta_part = (a[k, :, l][None, :] * torch.exp(1j * u[None, :] * theta[:, None])).sum(-1)
+            phi_part = {
+                1: math.sqrt(2) * torch.cos(k * phi),
+                0: torch.ones_like(phi),
+                -1: math.sqrt(2) * torch.sin(k * phi),
+            }
+            value = theta_part * phi_part[(m > 0) - (m < 0)]
+            assert (value.real - Y[:, l * l + l + m]).abs().max() < 1e-13
+            assert value.imag.abs().max() < 1e-13
+
+
+def test_sin_moments_closed_form():
+    u = torch.arange(-6, 7)
+    theta = torch.linspace(0, math.pi, 200001, dtype=F64)
+    for value, n in zip(_sin_moments(u), u.tolist()):
+        f = torch.exp(1j * n * theta) * torch.sin(theta)
+        numeric = torch.trapezoid(f, theta)
+        assert abs(complex(value) - complex(numeric)) < 1e-9
+
+
+def test_fourier_tables_cached():
+    assert fourier_tables(2, 3, 4) is fourier_tables(2, 3, 4)
+    assert sphere_grid(3, 4, 9) is sphere_grid(3, 4, 9)
