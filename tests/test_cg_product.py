@@ -85,7 +85,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="connection mode"):
         CGTensorProduct(a, b, c, [(1, 0, 0, "uvv", True)])
     with pytest.raises(ValueError, match="matching multiplicities"):
-        CGTensorProduct(a, b, c, [(0, 0, 0, "uuu", True)])
+        CGTensorProduct("2x1o", b, c, [(0, 0, 0, "uuu", True)])
     with pytest.raises(ValueError, match="needs has_weight"):
         CGTensorProduct(a, b, c, [(1, 0, 0, "uvw", False)])
     tp = CGTensorProduct(a, b, c, [(1, 0, 0, "uvw", True)], internal_weights=False)
