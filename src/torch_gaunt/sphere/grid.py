@@ -66,18 +66,28 @@ class SphereGrid:
 
     def to_grid(self, coefficients: torch.Tensor) -> torch.Tensor:
         """Coefficients ``[K, *cols]`` (``K = (lmax+1)**2``, any strides) -> values ``[n_phi, n_theta, prod(cols)]``."""
-        by_order = to_order_major(coefficients, self.gather, self.lmax)
-        partial = torch.bmm(self.legendre, by_order)  # [2L+1, n_theta, N]
-        return (self.fourier @ partial.view(2 * self.lmax + 1, -1)).view(self.n_phi, self.n_theta, -1)
+        return synthesis(coefficients, self.legendre, self.fourier, self.gather).view(self.n_phi, self.n_theta, -1)
 
     def from_grid(self, values: torch.Tensor) -> torch.Tensor:
         """Values ``[n_phi, n_theta, N]`` -> order-major coefficients ``[(2L+1)(L+1), N]`` by exact quadrature.
 
         The adjoint of :meth:`to_grid`; :func:`from_order_major` with ``self.scatter`` gives the SH layout.
         """
-        L, N = self.lmax, values.shape[-1]
-        partial = (self.fourier_weighted @ values.reshape(self.n_phi, -1)).view(2 * L + 1, self.n_theta, N)
-        return torch.bmm(self.legendre_weighted, partial).view(-1, N)  # [2L+1, L+1, N] flattened
+        return analysis(values, self.legendre_weighted, self.fourier_weighted)
+
+
+def synthesis(c: torch.Tensor, legendre: torch.Tensor, fourier: torch.Tensor, gather: torch.Tensor) -> torch.Tensor:
+    """Coefficients ``[K, *cols]`` -> grid values ``[n_phi, n_theta * N]`` with the tables of a :class:`SphereGrid`."""
+    by_order = to_order_major(c, gather, legendre.shape[-1] - 1)  # [2L+1, L+1, N]
+    partial = torch.bmm(legendre, by_order)  # [2L+1, n_theta, N]
+    return fourier @ partial.view(partial.shape[0], -1)
+
+
+def analysis(values: torch.Tensor, legendre_weighted: torch.Tensor, fourier_weighted: torch.Tensor) -> torch.Tensor:
+    """Grid values ``[n_phi, n_theta, N]`` -> order-major coefficients ``[(2L+1)(L+1), N]`` (exact quadrature)."""
+    n_phi, n_theta, N = values.shape
+    partial = (fourier_weighted @ values.reshape(n_phi, -1)).view(-1, n_theta, N)  # [2L+1, n_theta, N]
+    return torch.bmm(legendre_weighted, partial).view(-1, N)
 
 
 @functools.cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from ...sphere.grid import from_order_major, sphere_grid, to_order_major
+from ...sphere.grid import analysis, from_order_major, sphere_grid, synthesis
 from ..description import GauntDescription
 
 
@@ -21,18 +21,10 @@ def tables(desc: GauntDescription, dtype: torch.dtype, device: torch.device) -> 
     return out
 
 
-def _synthesis(c: torch.Tensor, legendre: torch.Tensor, fourier: torch.Tensor, gather: torch.Tensor) -> torch.Tensor:
-    by_order = to_order_major(c, gather, legendre.shape[-1] - 1)  # [2L+1, L+1, N]
-    partial = torch.bmm(legendre, by_order)  # [2L+1, n_theta, N]
-    return fourier @ partial.view(partial.shape[0], -1)  # [n_phi, n_theta N]
-
-
 def run(x: torch.Tensor, y: torch.Tensor, desc: GauntDescription, t: dict[str, torch.Tensor]) -> torch.Tensor:
     n_theta, n_phi = desc.grid_size
     _, M, C = x.shape
-    values_x = _synthesis(x, t["legendre1"], t["fourier1"], t["gather1"]).view(n_phi, n_theta, M, C)
-    values_y = _synthesis(y, t["legendre2"], t["fourier2"], t["gather2"]).view(n_phi, n_theta, M, y.shape[-1])
-    product = (values_x * values_y).view(n_phi, -1)
-    partial = (t["fourier_out"] @ product).view(-1, n_theta, M * C)  # [2L3+1, n_theta, M C]
-    by_order = torch.bmm(t["legendre_out"], partial)  # [2L3+1, L3+1, M C]
-    return from_order_major(by_order.view(-1, M * C), t["scatter_out"], (M, C))
+    values_x = synthesis(x, t["legendre1"], t["fourier1"], t["gather1"]).view(n_phi, n_theta, M, C)
+    values_y = synthesis(y, t["legendre2"], t["fourier2"], t["gather2"]).view(n_phi, n_theta, M, y.shape[-1])
+    product = (values_x * values_y).view(n_phi, n_theta, M * C)
+    return from_order_major(analysis(product, t["legendre_out"], t["fourier_out"]), t["scatter_out"], (M, C))
