@@ -1,4 +1,10 @@
-"""The ``torch-gaunt`` command: ``torch-gaunt bench [sh]``."""
+"""The ``torch-gaunt`` command.
+
+- ``torch-gaunt bench`` (= ``bench tp``): Gaunt tensor products vs e3nn and our CG reference;
+- ``torch-gaunt bench sh``: spherical harmonics vs e3nn and sphericart.
+
+Reports (Markdown table, JSON, PNG plot) go to ``--out`` (default ``runs/bench``).
+"""
 
 from __future__ import annotations
 
@@ -10,17 +16,29 @@ import torch
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-def _bench_sh(args: argparse.Namespace) -> None:
+def _command_line(argv: list[str]) -> str:
+    return " ".join(["torch-gaunt"] + argv)
+
+
+def _bench_sh(args: argparse.Namespace, argv: list[str]) -> None:
     from .bench.spherical_harmonics import run
 
+    run(args.lmax or [2, 6, 12, 20], args.n, DTYPES[args.dtype], args.device, args.out, _command_line(argv))
+
+
+def _bench_tp(args: argparse.Namespace, argv: list[str]) -> None:
+    from .bench.tensor_product import run
+    from .utils import tune_cpu_allocator
+
+    tuned = tune_cpu_allocator() if args.tune_allocator else False
+    if args.quick:
+        lmaxes, pof, scaling = [1, 2, 4, 6], [1, 4], [8, 16]
+    else:
+        lmaxes, pof, scaling = list(range(1, 11)), list(range(1, 11)), [8, 12, 16, 24, 32]
     run(
-        args.lmax or [2, 6, 12, 20],
-        args.n,
-        DTYPES[args.dtype],
-        args.device,
-        args.out,
-        " ".join(["torch-gaunt"] + sys.argv[1:]),
-    )
+        args.lmax or lmaxes, scaling, pof, DTYPES[args.dtype], args.device, args.out, _command_line(argv),
+        backward=not args.no_backward, allocator_tuned=tuned,
+    )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,26 +46,34 @@ def build_parser() -> argparse.ArgumentParser:
         prog="torch-gaunt", description="Fast equivariant operations via Gaunt tensor products."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    bench = commands.add_parser("bench", help="time torch-gaunt against its peers and write a report")
+    bench = commands.add_parser("bench", help="time torch-gaunt against its peers and write a report (default: tp)")
     ops = bench.add_subparsers(dest="op")
     sh = ops.add_parser("sh", help="spherical harmonics vs e3nn and sphericart")
     sh.add_argument("--lmax", type=int, nargs="+", help="degrees (default 2 6 12 20)")
     sh.add_argument("--n", type=int, default=100_000, help="number of vectors (default 100000)")
-    for p in (sh,):
+    sh.set_defaults(run=_bench_sh)
+    tp = ops.add_parser("tp", help="Gaunt tensor products vs e3nn (channel-wise and fully connected) and our CG")
+    tp.add_argument("--lmax", type=int, nargs="+", help="degrees of the 256 x 16 protocol (default 1..10)")
+    tp.add_argument("--quick", action="store_true", help="a short run: L = 1, 2, 4, 6 and a two-point scaling")
+    tp.add_argument("--no-backward", action="store_true", help="time the forward pass only")
+    tp.add_argument(
+        "--no-tune-allocator", dest="tune_allocator", action="store_false",
+        help="keep glibc's default malloc thresholds (see torch_gaunt.utils.tune_cpu_allocator)",
+    )  # fmt: skip
+    tp.set_defaults(run=_bench_tp)
+    for p in (sh, tp):
         p.add_argument("--dtype", choices=list(DTYPES), default="float32")
         p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
         p.add_argument("--out", default="runs/bench", help="folder for the report (default runs/bench; '' to skip)")
-    sh.set_defaults(run=_bench_sh)
-    bench.set_defaults(run=None, bench_parser=bench)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command == "bench" and args.run is None:
-        args = parser.parse_args(["bench", "sh"] + (argv or sys.argv[1:])[1:])
-    args.run(args)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"] and (len(argv) == 1 or argv[1].startswith("-")):
+        argv = ["bench", "tp"] + argv[1:]  # `torch-gaunt bench` runs the tensor-product benchmark
+    args = build_parser().parse_args(argv)
+    args.run(args, argv)
     return 0
 
 

@@ -38,11 +38,14 @@ def gaunt_tables(
 def select_method(lmax1: int, lmax2: int, lmax_out: int, device: torch.device | str = "cpu") -> str:
     """The executor ``method="auto"`` uses for these degrees on this device.
 
-    From ``torch-gaunt bench tp`` on a 2-core CPU (``docs/benchmarks/gaunt_tensor_product.md``): the dense
-    contraction wins while ``max(L1, L2) <= 2``; the grid wins above. No GPU measurements exist yet, so CUDA
-    uses the same rule.
+    From ``torch-gaunt bench tp`` on a 2-core CPU (``docs/benchmarks/gaunt_tensor_product.md``): the grid
+    ties with the dense contraction at L = 1 and wins from L = 2 on, in both protocols (256 x 16 channels and
+    10,000 x 1); the 2D-Fourier method is 5-10x slower than the grid at every degree (it transforms on a
+    ``(2(L1+L2)+1)``-point torus in both angles, in complex arithmetic). So: dense for scalar inputs
+    (``L = 0``, where it is one multiply), the grid otherwise. No GPU measurements exist yet; CUDA uses the
+    same rule.
     """
-    return "dense" if max(lmax1, lmax2) <= 2 else "grid"
+    return "dense" if max(lmax1, lmax2) == 0 else "grid"
 
 
 def _degree_weights(w: torch.Tensor | None, name: str, lmax: int, channels: int) -> torch.Tensor | None:

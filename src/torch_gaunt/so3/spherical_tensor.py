@@ -43,6 +43,7 @@ def num_coefficients(lmax: int) -> int:
 
 def degree_of(num: int, name: str = "coefficient axis") -> int:
     """Degree ``L`` of a coefficient axis of size ``num = (L + 1)**2``; ``ValueError`` if not a square."""
+    num = int(num)  # under torch.compile: specialise on this size (it fixes the degree and the tables)
     L = math.isqrt(num) - 1
     if num < 1 or (L + 1) ** 2 != num:
         raise ValueError(f"{name}: expected a size (L+1)**2 (1, 4, 9, 16, ...), got {num}")
