@@ -20,17 +20,23 @@ def _command_line(argv: list[str]) -> str:
     return " ".join(["torch-gaunt"] + argv)
 
 
+def _tune(args: argparse.Namespace) -> bool:
+    from .utils import tune_cpu_allocator
+
+    return tune_cpu_allocator() if args.tune_allocator else False
+
+
 def _bench_sh(args: argparse.Namespace, argv: list[str]) -> None:
     from .bench.spherical_harmonics import run
 
-    run(args.lmax or [2, 6, 12, 20], args.n, DTYPES[args.dtype], args.device, args.out, _command_line(argv))
+    tuned = _tune(args)
+    run(args.lmax or [2, 6, 12, 20], args.n, DTYPES[args.dtype], args.device, args.out, _command_line(argv), tuned)
 
 
 def _bench_tp(args: argparse.Namespace, argv: list[str]) -> None:
     from .bench.tensor_product import run
-    from .utils import tune_cpu_allocator
 
-    tuned = tune_cpu_allocator() if args.tune_allocator else False
+    tuned = _tune(args)
     if args.quick:
         lmaxes, pof, scaling = [1, 2, 4, 6], [1, 4], [8, 16]
     else:
@@ -56,12 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     tp.add_argument("--lmax", type=int, nargs="+", help="degrees of the 256 x 16 protocol (default 1..10)")
     tp.add_argument("--quick", action="store_true", help="a short run: L = 1, 2, 4, 6 and a two-point scaling")
     tp.add_argument("--no-backward", action="store_true", help="time the forward pass only")
-    tp.add_argument(
-        "--no-tune-allocator", dest="tune_allocator", action="store_false",
-        help="keep glibc's default malloc thresholds (see torch_gaunt.utils.tune_cpu_allocator)",
-    )  # fmt: skip
     tp.set_defaults(run=_bench_tp)
     for p in (sh, tp):
+        p.add_argument(
+            "--no-tune-allocator", dest="tune_allocator", action="store_false",
+            help="keep glibc's default malloc thresholds (see torch_gaunt.utils.tune_cpu_allocator)",
+        )  # fmt: skip
         p.add_argument("--dtype", choices=list(DTYPES), default="float32")
         p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
         p.add_argument("--out", default="runs/bench", help="folder for the report (default runs/bench; '' to skip)")

@@ -37,6 +37,7 @@ def run(
     device: str = "cpu",
     out_dir: str | None = "docs/benchmarks",
     command: str = "torch-gaunt bench sh",
+    allocator_tuned: bool = False,
 ) -> dict:
     """Time ``spherical_harmonics(x, L)`` for ``n`` random vectors against the peers; print and save a report."""
     x = torch.randn(n, 3, dtype=dtype, device=device)
@@ -55,7 +56,7 @@ def run(
             + [format_ratio(r[k] / ours) if k in r else "–" for k in ("e3nn", "sphericart")]
         )
     table = markdown_table(header, rows)
-    machine = machine_info(device)
+    machine = machine_info(device) + f", allocator tuned: {allocator_tuned}"
     print(f"spherical harmonics of {n} vectors, {dtype}, {device} ({machine})\n{table}")
     if out_dir:
 
@@ -79,7 +80,9 @@ def run(
         notes = (
             "Forward evaluation of all degrees 0..L (normalised input, `integral` normalisation), median of repeated "
             "runs. e3nn 0.6 has no harmonics above l = 12. sphericart runs through its NumPy (C++) API on the CPU "
-            "and uses its own (z-polar) real basis, an orthogonal change of basis of the same functions."
+            "and uses its own (z-polar) real basis, an orthogonal change of basis of the same functions. The glibc "
+            f"allocator tuning (`torch_gaunt.utils.tune_cpu_allocator`) was {'on' if allocator_tuned else 'off'} for "
+            "the whole process, so every opponent ran with the same allocator."
         )
         write_report(
             out_dir,

@@ -205,6 +205,7 @@ def run(
 
             matplotlib.use("Agg")
             import matplotlib.pyplot as plt
+            import matplotlib.ticker
 
             fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
             for ax, rows, key, title in (
@@ -230,6 +231,9 @@ def run(
                 title=f"grid scaling (fit: L^{exponent:.2f})",
             )
             ax.legend(fontsize=8)
+            for ax in axes:
+                ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+                ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             fig.tight_layout()
             fig.savefig(path, dpi=110, format="png")
             plt.close(fig)

@@ -65,6 +65,10 @@ class _Tables:
             ]
             self.a.append(torch.tensor(a, dtype=torch.float64).to(dtype=dtype, device=device))
             self.b.append(torch.tensor(b, dtype=torch.float64).to(dtype=dtype, device=device))
+        # Q̄_l^m is linear in Q̄_m^m: starting the recurrence at sqrt2 Q̄_m^m (m >= 1) folds the sqrt2 of the
+        # real harmonics into the Legendre rows; |m| indices of m = -l..l pick each row for the output
+        self.diag_sh = [d * (math.sqrt(2) if m > 0 else 1.0) for m, d in enumerate(self.diag)]
+        self.abs_m = [torch.tensor([abs(m) for m in range(-l, l + 1)], device=device) for l in range(lmax + 1)]
         self.scale = {}
         for name in _NORMALIZATIONS:
             per_l = [_normalization_factor(name, l) for l in range(lmax + 1)]
@@ -91,19 +95,21 @@ def _tables(lmax: int, dtype: torch.dtype, device: torch.device) -> _Tables:
     return _TABLES[key]
 
 
-def _normalized_legendre(y: torch.Tensor, r2: torch.Tensor, tables: _Tables):
+def _normalized_legendre(y: torch.Tensor, r2: torch.Tensor, tables: _Tables, diag: list[float] | None = None):
     """Yield, for ``l = 0..lmax``, the rows ``Q̄_l^m(y, r²)`` ``[l + 1, n]`` (``m = 0..l``) of ``y, r² [1, n]``.
 
     ``Q̄_l^m`` is homogeneous of degree ``l - m`` in ``(y, r)``; on the unit sphere
     ``P̄_l^m(cos θ) = Q̄_l^m(cos θ, 1) sin^m θ`` is the normalised associated Legendre function.
+    ``diag`` replaces the starting values ``Q̄_m^m`` (default ``tables.diag``).
     """
-    Q_prev2, Q_prev = None, y.new_full(y.shape, tables.diag[0])
+    diag = tables.diag if diag is None else diag
+    Q_prev2, Q_prev = None, y.new_full(y.shape, diag[0])
     yield Q_prev
     for l in range(1, tables.lmax + 1):
         head = tables.a[l][:, None] * y * Q_prev
         if l >= 2:
             head[: l - 1] -= tables.b[l][: l - 1, None] * r2 * Q_prev2
-        Q = torch.cat([head, y.new_full(y.shape, tables.diag[l])])
+        Q = torch.cat([head, y.new_full(y.shape, diag[l])])
         yield Q
         Q_prev2, Q_prev = Q_prev, Q
 
@@ -137,7 +143,7 @@ def _spherical_harmonics(x: torch.Tensor, tables: _Tables, normalize: bool, norm
     X, Y, Z = rows[0], rows[1], rows[2]
     r2 = r2.reshape(1, n)
 
-    # T[m] = sqrt2 Re (z + i x)^m for m > 0, sqrt2 Im (z + i x)^|m| for m < 0, 1 for m = 0; rows m = -L..L
+    # T[m] = Re (z + i x)^m for m > 0, Im (z + i x)^|m| for m < 0, 1 for m = 0; rows m = -L..L
     cos_part, sin_part = [], []
     c, s = Z, X
     for m in range(1, lmax + 1):
@@ -145,11 +151,11 @@ def _spherical_harmonics(x: torch.Tensor, tables: _Tables, normalize: bool, norm
             c, s = Z * c - X * s, Z * s + X * c
         cos_part.append(c)
         sin_part.append(s)
-    T = torch.stack(sin_part[::-1] + [torch.full_like(X, 1 / math.sqrt(2))] + cos_part) * math.sqrt(2)
+    T = torch.stack(sin_part[::-1] + [torch.ones_like(X)] + cos_part)
 
     out = x.new_empty((n, (lmax + 1) ** 2))
-    for l, Q in enumerate(_normalized_legendre(Y[None], r2, tables)):
-        block = torch.cat([Q[1:].flip(0), Q]) * T[lmax - l : lmax + l + 1]  # m = -l..l
+    for l, Q in enumerate(_normalized_legendre(Y[None], r2, tables, tables.diag_sh)):
+        block = Q.index_select(0, tables.abs_m[l]) * T[lmax - l : lmax + l + 1]  # m = -l..l
         out[:, l * l : (l + 1) ** 2] = block.T
     if normalization != "integral":
         out = out * tables.scale[normalization]
