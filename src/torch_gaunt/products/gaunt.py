@@ -14,6 +14,7 @@ import math
 
 import torch
 
+from .._cache import cached_table
 from .._checks import check_choice, check_degree, check_same_dtype_device, check_tensor
 from ..so3.spherical_tensor import degree_of
 from .backends import BACKENDS
@@ -22,17 +23,18 @@ from .description import GauntDescription
 __all__ = ["gaunt_tensor_product", "GauntTensorProduct", "gaunt_tables", "select_method", "METHODS"]
 
 METHODS = ("auto",) + tuple(BACKENDS)
-_TABLES: dict[tuple, dict[str, torch.Tensor]] = {}
+
+
+@cached_table
+def _tables(method: str, lmax1: int, lmax2: int, lmax_out: int, dtype: torch.dtype, device: torch.device):
+    return BACKENDS[method].tables(GauntDescription(lmax1, lmax2, lmax_out), dtype, device)
 
 
 def gaunt_tables(
     method: str, desc: GauntDescription, dtype: torch.dtype, device: torch.device
 ) -> dict[str, torch.Tensor]:
     """The constants of ``method`` for these degrees, dtype and device (computed once, then cached)."""
-    key = (method, desc.lmax1, desc.lmax2, desc.lmax_out, dtype, device)
-    if key not in _TABLES:
-        _TABLES[key] = BACKENDS[method].tables(desc, dtype, device)
-    return _TABLES[key]
+    return _tables(method, desc.lmax1, desc.lmax2, desc.lmax_out, dtype, device)
 
 
 def select_method(lmax1: int, lmax2: int, lmax_out: int, device: torch.device | str = "cpu") -> str:

@@ -28,6 +28,7 @@ import math
 
 import torch
 
+from .._cache import cached_table
 from .._checks import check_degree, check_same_dtype_device, check_tensor
 from ..so3.coefficients import clebsch_gordan
 from ..so3.irreps import Irreps
@@ -56,7 +57,16 @@ def vsh_irreps(lmax: int, p: int = -1) -> Irreps:
     return Irreps([(1, (j, p * (-1) ** l)) for j, l in vsh_blocks(lmax)])
 
 
-_BASES: dict[tuple, torch.Tensor] = {}
+@cached_table
+def _vsh_to_components(lmax: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    K = (lmax + 1) ** 2
+    Q = torch.zeros(3, K, 3 * K, dtype=torch.float64)
+    column = 0
+    for j, l in vsh_blocks(lmax):
+        cg = clebsch_gordan(1, l, j)  # [3, 2l+1, 2j+1]
+        Q[:, l * l : (l + 1) ** 2, column : column + 2 * j + 1] = math.sqrt(2 * j + 1) * cg
+        column += 2 * j + 1
+    return Q.reshape(3 * K, 3 * K).to(dtype=dtype, device=device)
 
 
 def vsh_to_components(
@@ -66,17 +76,7 @@ def vsh_to_components(
 
     Rows are ``(i, l*l + l + m)`` for Cartesian ``i``, columns the VSH coefficients in :func:`vsh_irreps` order.
     """
-    key = (lmax, dtype, torch.device(device))
-    if key not in _BASES:
-        K = (lmax + 1) ** 2
-        Q = torch.zeros(3, K, 3 * K, dtype=torch.float64)
-        column = 0
-        for j, l in vsh_blocks(lmax):
-            cg = clebsch_gordan(1, l, j)  # [3, 2l+1, 2j+1]
-            Q[:, l * l : (l + 1) ** 2, column : column + 2 * j + 1] = math.sqrt(2 * j + 1) * cg
-            column += 2 * j + 1
-        _BASES[key] = Q.reshape(3 * K, 3 * K).to(dtype=dtype, device=device)
-    return _BASES[key]
+    return _vsh_to_components(lmax, dtype, torch.device(device))
 
 
 def _lmax_of(d: int, name: str) -> int:

@@ -19,6 +19,7 @@ import math
 import numpy as np
 import torch
 
+from .._cache import cached_table
 from .._checks import check_degree
 from ..sphere.quadrature import exact_grid_size, sphere_grid_points
 from .spherical_harmonics import spherical_harmonics
@@ -108,7 +109,7 @@ def _clebsch_gordan_np(l1: int, l2: int, l3: int) -> np.ndarray:
     return C
 
 
-@functools.cache
+@cached_table
 def _cached(kind: str, l1: int, l2: int, l3: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     array = _clebsch_gordan_np(l1, l2, l3) if kind == "cg" else _gaunt_np(l1, l2, l3)
     return torch.tensor(array, dtype=dtype, device=device)

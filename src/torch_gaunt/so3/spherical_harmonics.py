@@ -35,6 +35,7 @@ import math
 
 import torch
 
+from .._cache import cached_table
 from .._checks import check_choice, check_degree, check_last_dims, check_tensor
 
 __all__ = ["spherical_harmonics", "SphericalHarmonics"]
@@ -85,14 +86,7 @@ def _normalization_factor(normalization: str, l: int) -> float:
     return math.sqrt(4 * math.pi / (2 * l + 1))
 
 
-_TABLES: dict[tuple[int, torch.dtype, torch.device], _Tables] = {}
-
-
-def _tables(lmax: int, dtype: torch.dtype, device: torch.device) -> _Tables:
-    key = (lmax, dtype, device)
-    if key not in _TABLES:
-        _TABLES[key] = _Tables(lmax, dtype, device)
-    return _TABLES[key]
+_tables = cached_table(_Tables)  # (lmax, dtype, device) -> _Tables
 
 
 def _normalized_legendre(y: torch.Tensor, r2: torch.Tensor, tables: _Tables, diag: list[float] | None = None):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import torch
 
+from .._cache import cached_table
 from .._checks import check_degree, check_last_dims, check_tensor
 from ..sphere.quadrature import exact_grid_size, sphere_grid_points
 from .rotations import angles_to_matrix, axis_angle_to_matrix, quaternion_to_matrix
@@ -29,18 +30,14 @@ __all__ = [
     "wigner_D_from_axis_angle",
 ]
 
-_GRIDS: dict[tuple[int, torch.dtype, torch.device], tuple[torch.Tensor, torch.Tensor]] = {}
 
-
+@cached_table
 def _projection_grid(lmax: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Grid points ``[G, 3]`` and weighted harmonics ``w Y [G, (lmax+1)**2]``, exact for degree ``2 lmax``."""
-    key = (lmax, dtype, device)
-    if key not in _GRIDS:
-        points, weights = sphere_grid_points(*exact_grid_size(2 * lmax), dtype=torch.float64, device=device)
-        points = points.reshape(-1, 3)
-        weighted = weights.reshape(-1, 1) * spherical_harmonics(points, lmax)
-        _GRIDS[key] = (points.to(dtype), weighted.to(dtype))
-    return _GRIDS[key]
+    points, weights = sphere_grid_points(*exact_grid_size(2 * lmax), dtype=torch.float64, device=device)
+    points = points.reshape(-1, 3)
+    weighted = weights.reshape(-1, 1) * spherical_harmonics(points, lmax)
+    return points.to(dtype), weighted.to(dtype)
 
 
 def wigner_D_blocks(lmax: int, R: torch.Tensor) -> list[torch.Tensor]:

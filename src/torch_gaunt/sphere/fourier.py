@@ -22,6 +22,7 @@ import math
 
 import torch
 
+from .._cache import cached_table
 from ..so3.spherical_harmonics import _legendre_rows
 
 __all__ = ["FourierTables", "fourier_tables"]
@@ -80,14 +81,11 @@ class FourierTables:
         return a[k].contiguous()  # [m, u, l]
 
 
-_CACHE: dict[tuple, FourierTables] = {}
+_fourier_tables = cached_table(FourierTables)
 
 
 def fourier_tables(
     lmax1: int, lmax2: int, lmax_out: int, dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu"
 ) -> FourierTables:
     """The cached :class:`FourierTables` for these degrees, dtype and device."""
-    key = (lmax1, lmax2, lmax_out, dtype, torch.device(device))
-    if key not in _CACHE:
-        _CACHE[key] = FourierTables(lmax1, lmax2, lmax_out, dtype, torch.device(device))
-    return _CACHE[key]
+    return _fourier_tables(lmax1, lmax2, lmax_out, dtype, torch.device(device))

@@ -21,6 +21,7 @@ import math
 
 import torch
 
+from .._cache import cached_table
 from ..so3.spherical_harmonics import _legendre_rows
 from .quadrature import gauss_legendre_grid
 
@@ -121,14 +122,11 @@ def from_order_major(block: torch.Tensor, scatter: torch.Tensor, cols: tuple[int
     return block.view(-1, M, C).transpose(0, 1).index_select(1, scatter)
 
 
-_CACHE: dict[tuple, SphereGrid] = {}
+_sphere_grid = cached_table(SphereGrid)
 
 
 def sphere_grid(
     lmax: int, n_theta: int, n_phi: int, dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu"
 ) -> SphereGrid:
     """The cached :class:`SphereGrid` for ``(lmax, n_theta, n_phi, dtype, device)``."""
-    key = (lmax, n_theta, n_phi, dtype, torch.device(device))
-    if key not in _CACHE:
-        _CACHE[key] = SphereGrid(lmax, n_theta, n_phi, dtype, torch.device(device))
-    return _CACHE[key]
+    return _sphere_grid(lmax, n_theta, n_phi, dtype, torch.device(device))
