@@ -44,6 +44,21 @@ def test_methods_match_reference_float64(method, degrees):
     assert (gaunt_tensor_product(x, y, L3, method=method) - reference(x, y, L3)).abs().max() < 1e-10
 
 
+@pytest.mark.parametrize("crossover", [-1, 10], ids=["fft", "direct"])
+@pytest.mark.parametrize("degrees", [(1, 1, 2), (3, 1, 4), (2, 4, 3), (4, 4, 8), (0, 3, 3)], ids=str)
+def test_fourier_convolution_paths(degrees, crossover, monkeypatch):
+    # the Fourier executor convolves by FFT or directly; force each path and compare with the reference
+    import torch_gaunt.products.backends.fourier as fourier
+
+    monkeypatch.setattr(fourier, "DIRECT_MAX_DEGREE", crossover)
+    L1, L2, L3 = degrees
+    x = torch.randn(2, (L1 + 1) ** 2, 3, dtype=F64)
+    y = torch.randn(2, (L2 + 1) ** 2, 1, dtype=F64)
+    assert (
+        gaunt_tensor_product(x, y, L3, method="fourier") - reference(x, y.expand(-1, -1, 3), L3)
+    ).abs().max() < 1e-10
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_float32_relative_accuracy(method):
     L = 6
