@@ -1,0 +1,8 @@
+"""Equivariant layers built on the Gaunt engine: linear maps, nonlinearities, norms, radial bases and the
+three operation families of the Gaunt paper (feature interaction, convolution, many-body interaction)."""
+
+from .activation import Gate, SphereGridActivation, normalize2mom
+from .interactions import EquivariantConvolution, FeatureInteraction, ManyBodyInteraction
+from .linear import Linear, SphericalLinear
+from .norm import EquivariantLayerNorm, EquivariantRMSNorm
+from .radial import BesselBasis, GaussianBasis, PolynomialCutoff, RadialMLP, SplineBasis

@@ -1,0 +1,248 @@
+r"""The three operation families of the Gaunt tensor product paper, on spherical tensors ``[..., (L+1)**2, C]``.
+
+- :class:`FeatureInteraction`: ``x ⊗ y`` of two feature sets of one node (Gaunt product, per-degree weights).
+- :class:`EquivariantConvolution`: ``m_i = Σ_{j -> i} x_j ⊗ (R(|r_ij|) Y(r̂_ij))``, summed over edges with
+  ``index_add`` (no dense adjacency).
+- :class:`ManyBodyInteraction`: ``Σ_ν w_out,ν ⊙ P_{L_out}(Π_{k=1..ν} (w_{ν,k} ⊙ x))``, the ν-fold product of
+  per-degree reweighted copies of a node's features, with weights chosen by the node's element; a drop-in for
+  MACE's ``SymmetricContraction``.
+
+**How the many-body function space relates to MACE.** MACE's symmetric contraction of correlation ν builds,
+for each channel, every coupling of ν copies of ``x`` through generalised Clebsch-Gordan coefficients and
+gives each coupling path ``(l_1, ..., l_ν -> L)`` (after symmetrisation) its own element-dependent weight.
+Here each copy is reweighted per degree and the ν functions are multiplied on the sphere, so the weight of
+a path is the product ``Π_k w_{ν,k}[l_k] · w_out,ν[L]``: a rank-one (per channel) factorisation of MACE's
+path weights. Only couplings realised by products of functions appear: every intermediate coupling has
+``l_a + l_b + l_c`` even (no odd, antisymmetric couplings such as ``1o x 1o -> 1e``); those vanish anyway in
+MACE's symmetric contraction of identical copies at ν = 2, but not for ν >= 3 in general. The body order
+and the invariances are the same; the number of weights per element is ``O(ν² L C)`` instead of
+``O(#paths · C)``; the cost is one grid product, nearly independent of ν.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .._checks import check_choice, check_degree, check_tensor
+from ..products.description import GauntDescription
+from ..products.gaunt import GauntTensorProduct, gaunt_tables, gaunt_tensor_product
+from ..so3.spherical_harmonics import spherical_harmonics
+from ..sphere.grid import analysis, from_order_major, sphere_grid, synthesis
+from ..sphere.quadrature import exact_grid_size
+from .linear import SphericalLinear
+
+__all__ = ["FeatureInteraction", "EquivariantConvolution", "ManyBodyInteraction"]
+
+
+def _degree_index(lmax: int, device=None) -> torch.Tensor:
+    return torch.repeat_interleave(
+        torch.arange(lmax + 1, device=device), torch.arange(1, 2 * lmax + 2, 2, device=device)
+    )
+
+
+class FeatureInteraction(torch.nn.Module):
+    """``x, y [..., (L+1)**2, C] -> [..., (L_out+1)**2, C]``: Gaunt product with learnable per-degree weights,
+    followed by per-degree channel mixing (``mix=True``)."""
+
+    def __init__(self, lmax: int, channels: int, lmax_out: int | None = None, method: str = "auto", mix: bool = True):
+        super().__init__()
+        self.product = GauntTensorProduct(
+            lmax, lmax, lmax_out if lmax_out is not None else lmax, channels, method=method
+        )
+        self.linear = SphericalLinear(self.product.description.lmax_out, channels, channels) if mix else None
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        z = self.product(x, y)
+        return self.linear(z) if self.linear is not None else z
+
+
+class EquivariantConvolution(torch.nn.Module):
+    """Point convolution ``m_i = (1 / avg_num_neighbors) Σ_{e: j -> i} x_j ⊗ (R(|r_e|) ⊙ Y(r̂_e))``.
+
+    Args:
+        lmax_in, lmax_sh, lmax_out: degrees of the node features, of the edge harmonics and of the messages.
+        channels: ``C``.
+        radial: module ``[E] -> [E, num_basis]`` (e.g. ``BesselBasis`` times a cutoff), or None for a constant.
+        num_basis: its output size; an MLP maps it to per-degree, per-channel weights ``[E, L_sh + 1, C]``.
+        avg_num_neighbors: the sum over edges is divided by this.
+        method: Gaunt executor.
+
+    ``forward(x [N, (L_in+1)**2, C], edge_vectors [E, 3], edge_index [2, E])``: ``edge_index[0]`` are the
+    senders ``j``, ``edge_index[1]`` the receivers ``i``, ``edge_vectors = pos[i] - pos[j]`` or any
+    convention you keep consistent. Returns ``[N, (L_out+1)**2, C]``; nodes without edges get zeros.
+    """
+
+    def __init__(
+        self,
+        lmax_in: int,
+        lmax_sh: int,
+        lmax_out: int,
+        channels: int,
+        radial: torch.nn.Module | None = None,
+        num_basis: int = 8,
+        avg_num_neighbors: float = 1.0,
+        method: str = "auto",
+    ):
+        super().__init__()
+        self.lmax_in, self.lmax_sh = check_degree("lmax_in", lmax_in), check_degree("lmax_sh", lmax_sh)
+        self.lmax_out = check_degree("lmax_out", lmax_out, maximum=lmax_in + lmax_sh)
+        self.channels, self.method, self.avg_num_neighbors = channels, method, float(avg_num_neighbors)
+        self.radial = radial
+        from .radial import RadialMLP
+
+        self.radial_mlp = RadialMLP([num_basis if radial is not None else 1, 64, (lmax_sh + 1) * channels])
+        self.register_buffer("sh_degree", _degree_index(lmax_sh), persistent=False)
+        gaunt_tables(
+            method if method != "auto" else "grid",
+            GauntDescription(lmax_in, lmax_sh, self.lmax_out),
+            torch.get_default_dtype(),
+            torch.device("cpu"),
+        )
+
+    def edge_weights(self, edge_vectors: torch.Tensor) -> torch.Tensor:
+        """``y_e = R(|r_e|) ⊙ Y(r̂_e)``: ``[E, (L_sh+1)**2, C]``."""
+        length = torch.linalg.vector_norm(edge_vectors, dim=-1)
+        basis = self.radial(length) if self.radial is not None else torch.ones_like(length)[:, None]
+        R = self.radial_mlp(basis).view(-1, self.lmax_sh + 1, self.channels)[:, self.sh_degree]
+        return spherical_harmonics(edge_vectors, self.lmax_sh)[..., None] * R
+
+    def forward(self, x: torch.Tensor, edge_vectors: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        check_tensor("x", x, min_dim=3)
+        check_tensor("edge_vectors", edge_vectors, min_dim=2)
+        N, K_in = x.shape[0], (self.lmax_in + 1) ** 2
+        if x.shape[1:] != (K_in, self.channels):
+            raise ValueError(f"x: expected shape [N, {K_in}, {self.channels}], got {tuple(x.shape)}")
+        if not isinstance(edge_index, torch.Tensor) or edge_index.dtype not in (torch.int32, torch.int64):
+            raise TypeError(f"edge_index: expected an integer tensor [2, E], got {type(edge_index).__name__}")
+        E = edge_vectors.shape[0]
+        if edge_index.shape != (2, E) or edge_vectors.shape != (E, 3):
+            raise ValueError(
+                f"edge_index, edge_vectors: expected shapes [2, E] and [E, 3] with one E, got {tuple(edge_index.shape)} "
+                f"and {tuple(edge_vectors.shape)}"
+            )
+        if E and (int(edge_index.min()) < 0 or int(edge_index.max()) >= N):
+            raise ValueError(
+                f"edge_index: expected node indices in [0, {N}), got values in [{int(edge_index.min())}, {int(edge_index.max())}]"
+            )
+        K_out = (self.lmax_out + 1) ** 2
+        out = x.new_zeros(N, K_out, self.channels)
+        if E == 0:
+            return out
+        messages = gaunt_tensor_product(
+            x[edge_index[0]], self.edge_weights(edge_vectors.to(x.dtype)), self.lmax_out, method=self.method
+        )
+        return out.index_add(0, edge_index[1], messages) / self.avg_num_neighbors
+
+
+class ManyBodyInteraction(torch.nn.Module):
+    """``x [N, (L+1)**2, C]``, ``element [N]`` -> ``[N, (L_out+1)**2, C]``: Σ over ν = 1..correlation of the
+    projected product of ν per-degree reweighted copies of ``x``; every weight depends on the node's element.
+
+    Args:
+        lmax, lmax_out: degrees of the input and output.
+        channels: ``C``.
+        correlation: ν_max (MACE's ``correlation``).
+        num_elements: number of element types (rows of the weight tables).
+        method: ``"grid"`` (one pointwise product of ν functions on a grid exact for degree ``ν_max L + L_out``)
+            or ``"fourier"`` / ``"dense"`` (pairwise products, divide and conquer, through :func:`gaunt_tensor_product`).
+    """
+
+    def __init__(
+        self,
+        lmax: int,
+        channels: int,
+        correlation: int = 3,
+        num_elements: int = 1,
+        lmax_out: int | None = None,
+        method: str = "grid",
+    ):
+        super().__init__()
+        self.lmax = check_degree("lmax", lmax)
+        self.lmax_out = lmax if lmax_out is None else check_degree("lmax_out", lmax_out)
+        if isinstance(correlation, bool) or not isinstance(correlation, int) or correlation < 1:
+            raise ValueError(f"correlation: expected an int >= 1, got {correlation!r}")
+        self.correlation, self.channels, self.num_elements = correlation, channels, num_elements
+        self.method = check_choice("method", method, ("grid", "fourier", "dense"))
+        n_copies = correlation * (correlation + 1) // 2  # copy k of order ν for k = 1..ν
+        self.weights_in = torch.nn.Parameter(torch.ones(num_elements, n_copies, lmax + 1, channels))
+        self.weights_out = torch.nn.Parameter(
+            torch.randn(num_elements, correlation, self.lmax_out + 1, channels) / math.sqrt(correlation)
+        )
+        self.n_theta, self.n_phi = exact_grid_size(correlation * lmax + self.lmax_out)
+        self.register_buffer("degree_in", _degree_index(lmax), persistent=False)
+        self.register_buffer("degree_out", _degree_index(self.lmax_out), persistent=False)
+
+    def _products_grid(self, copies: torch.Tensor) -> torch.Tensor:
+        """``copies [n_copies, N, K, C]`` -> projected products ``[ν_max, N, K_out, C]``."""
+        n_copies, N, K, C = copies.shape
+        grid_in = sphere_grid(self.lmax, self.n_theta, self.n_phi, copies.dtype, copies.device)
+        grid_out = sphere_grid(self.lmax_out, self.n_theta, self.n_phi, copies.dtype, copies.device)
+        values = synthesis(copies.permute(2, 0, 1, 3), grid_in.legendre, grid_in.fourier, grid_in.gather)
+        values = values.view(self.n_phi, self.n_theta, n_copies, N * C)
+        products, start = [], 0
+        for nu in range(1, self.correlation + 1):
+            p = values[:, :, start]
+            for k in range(1, nu):
+                p = p * values[:, :, start + k]
+            products.append(p)
+            start += nu
+        block = analysis(
+            torch.stack(products, 2).view(self.n_phi, self.n_theta, -1),
+            grid_out.legendre_weighted,
+            grid_out.fourier_weighted,
+        )
+        return (
+            from_order_major(block, grid_out.scatter, (self.correlation, N * C))
+            .view(self.correlation, -1, N, C)
+            .transpose(1, 2)
+        )
+
+    def _products_pairwise(self, copies: torch.Tensor) -> torch.Tensor:
+        products, start = [], 0
+        for nu in range(1, self.correlation + 1):
+            factors = [copies[start + k] for k in range(nu)]
+            start += nu
+            while len(factors) > 1:  # divide and conquer: multiply neighbours, exact degrees
+                paired = [gaunt_tensor_product(a, b, method=self.method) for a, b in zip(factors[0::2], factors[1::2])]
+                factors = paired + ([factors[-1]] if len(factors) % 2 else [])
+            f = factors[0]
+            L = math.isqrt(f.shape[-2]) - 1
+            if L >= self.lmax_out:
+                f = f[..., : (self.lmax_out + 1) ** 2, :]
+            else:
+                f = torch.cat(
+                    [f, f.new_zeros(f.shape[:-2] + ((self.lmax_out + 1) ** 2 - f.shape[-2], f.shape[-1]))], dim=-2
+                )
+            products.append(f)
+        return torch.stack(products)
+
+    def forward(self, x: torch.Tensor, element: torch.Tensor) -> torch.Tensor:
+        check_tensor("x", x, min_dim=3)
+        K = (self.lmax + 1) ** 2
+        if x.shape[1:] != (K, self.channels):
+            raise ValueError(f"x: expected shape [N, {K}, {self.channels}], got {tuple(x.shape)}")
+        if (
+            not isinstance(element, torch.Tensor)
+            or element.dtype not in (torch.int32, torch.int64)
+            or element.shape != x.shape[:1]
+        ):
+            raise ValueError(f"element: expected an integer tensor [{x.shape[0]}] of element indices")
+        if element.numel() and (int(element.min()) < 0 or int(element.max()) >= self.num_elements):
+            raise ValueError(
+                f"element: expected indices in [0, {self.num_elements}), got [{int(element.min())}, {int(element.max())}]"
+            )
+        w_in = self.weights_in.to(x.dtype)[element][:, :, self.degree_in]  # [N, n_copies, K, C]
+        copies = (x[:, None] * w_in).transpose(0, 1)  # [n_copies, N, K, C]
+        if x.shape[0] == 0:
+            return x.new_zeros(0, (self.lmax_out + 1) ** 2, self.channels)
+        products = self._products_grid(copies) if self.method == "grid" else self._products_pairwise(copies)
+        w_out = self.weights_out.to(x.dtype)[element][:, :, self.degree_out]  # [N, ν, K_out, C]
+        return (products.transpose(0, 1) * w_out).sum(1)
+
+    def extra_repr(self) -> str:
+        return (
+            f"lmax={self.lmax} -> {self.lmax_out}, channels={self.channels}, correlation={self.correlation}, "
+            f"num_elements={self.num_elements}, method={self.method!r}"
+        )

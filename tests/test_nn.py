@@ -1,0 +1,217 @@
+import math
+
+import pytest
+import torch
+from e3nn import o3
+
+from conftest import default_float64
+from torch_gaunt.nn import (
+    BesselBasis,
+    EquivariantConvolution,
+    EquivariantLayerNorm,
+    EquivariantRMSNorm,
+    FeatureInteraction,
+    Gate,
+    GaussianBasis,
+    Linear,
+    ManyBodyInteraction,
+    PolynomialCutoff,
+    SphereGridActivation,
+    SphericalLinear,
+    SplineBasis,
+    normalize2mom,
+)
+from torch_gaunt.products import gaunt_tensor_product
+from torch_gaunt.so3 import random_rotation, spherical_tensor_irreps, wigner_D_matrix
+from torch_gaunt.testing import equivariance_error
+
+F64 = torch.float64
+
+
+# ---- radial -----------------------------------------------------------------------------------------------
+def test_radial_bases_finite_at_zero_and_smooth():
+    r = torch.tensor([0.0, 1e-8, 0.5, 2.0, 4.99, 5.0, 6.0], dtype=F64, requires_grad=True)
+    for basis in (BesselBasis(5.0, 6).double(), GaussianBasis(5.0, 6).double(), SplineBasis(5.0, 6, 5).double()):
+        b = basis(r)
+        assert b.shape == (7, 6) and torch.isfinite(b).all()
+        (g,) = torch.autograd.grad(b.sum(), r, create_graph=True)
+        (gg,) = torch.autograd.grad(g.sum(), r)
+        assert torch.isfinite(g).all() and torch.isfinite(gg).all()
+    bessel = BesselBasis(5.0, 3).double()(torch.tensor([1.3], dtype=F64))
+    n = torch.arange(1, 4, dtype=F64)
+    assert torch.allclose(bessel[0], math.sqrt(2 / 5) * torch.sin(n * math.pi * 1.3 / 5) / 1.3)
+
+
+def test_spline_basis_partition_of_unity():
+    spline = SplineBasis(4.0, num_basis=9, num_knots=6).double()
+    assert spline.bsplines(torch.linspace(0, 4, 50, dtype=F64)).sum(-1).sub(1).abs().max() < 1e-12
+
+
+def test_polynomial_cutoff():
+    cut = PolynomialCutoff(3.0, p=6)
+    r = torch.tensor([0.0, 1.5, 3.0 - 1e-5, 3.0, 4.0], dtype=F64, requires_grad=True)
+    y = cut(r)
+    assert y[0] == 1 and y[3] == 0 and y[4] == 0 and 0 < y[1] < 1
+    (g,) = torch.autograd.grad(y.sum(), r)
+    assert abs(g[2].item()) < 1e-6 and g[3] == 0  # smooth at the cutoff
+
+
+# ---- linear -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("biases", [False, True])
+def test_linear_matches_e3nn(biases):
+    irreps_in, irreps_out = "4x0e + 3x1o + 2x0e + 2x2e", "3x0e + 5x1o + 1x2o + 2x2e"
+    ours = Linear(irreps_in, irreps_out, biases=biases).double()
+    with default_float64():
+        theirs = o3.Linear(irreps_in, irreps_out, biases=biases)
+    with torch.no_grad():
+        theirs.weight.copy_(ours.weight)
+        if biases:
+            ours.bias.normal_()
+            theirs.bias.copy_(ours.bias)
+    x = torch.randn(7, o3.Irreps(irreps_in).dim, dtype=F64)
+    assert (ours(x) - theirs(x)).abs().max() < 1e-12
+    assert equivariance_error(ours, irreps_in, irreps_out) < 1e-10
+
+
+def test_spherical_linear_is_per_degree_e3nn_linear():
+    lin = SphericalLinear(2, 3, 5, bias=True).double()
+    irreps_in, irreps_out = spherical_tensor_irreps(2, 3), spherical_tensor_irreps(2, 5)
+    assert equivariance_error(lin, irreps_in, irreps_out, layout="spherical") < 1e-10
+    x = torch.randn(4, 9, 3, dtype=F64)
+    l1 = x[:, 1:4] @ lin.weight[1] / math.sqrt(3)
+    assert torch.allclose(lin(x)[:, 1:4], l1)
+
+
+# ---- nonlinearities and norms ----------------------------------------------------------------------------
+def test_gate_semantics_and_equivariance():
+    gate = Gate("4x0e + 2x0o", [torch.nn.functional.silu, torch.tanh], "3x0e", [torch.sigmoid], "2x1o + 1x2e")
+    assert str(gate.irreps_out) == "4x0e+2x0o+2x1o+1x2e"
+    x = torch.randn(6, gate.irreps_in.dim, dtype=F64)
+    y = gate(x)
+    c = normalize2mom(torch.sigmoid)
+    gates = c * torch.sigmoid(x[:, 6:9])
+    assert torch.allclose(y[:, 6:9], gates[:, :1] * x[:, 9:12]) and torch.allclose(
+        y[:, 12:17], gates[:, 2:3] * x[:, 15:20]
+    )
+    assert equivariance_error(gate, gate.irreps_in, gate.irreps_out) < 1e-10
+    with pytest.raises(ValueError, match="odd scalar"):
+        Gate("1x0o", [torch.sigmoid], "", [], "")
+    with pytest.raises(ValueError, match="one gate per gated irrep"):
+        Gate("", [], "2x0e", [torch.sigmoid], "1x1o")
+
+
+def test_normalize2mom_matches_monte_carlo():
+    z = torch.randn(2_000_000, dtype=F64, generator=torch.Generator().manual_seed(0))
+    c = normalize2mom(torch.nn.functional.silu)
+    assert abs((c * torch.nn.functional.silu(z)).pow(2).mean().item() - 1) < 5e-3
+
+
+def test_sphere_grid_activation():
+    irreps = spherical_tensor_irreps(3, 4)
+    exact = SphereGridActivation(3, activation=lambda f: f * f + 0.5 * f**3)  # polynomial: exact on its grid
+    assert equivariance_error(exact, irreps, irreps, layout="spherical") < 1e-10
+    errors = [
+        equivariance_error(SphereGridActivation(3, resolution=res), irreps, irreps, layout="spherical")
+        for res in (8, 16, 32)
+    ]
+    assert errors[0] > errors[1] > errors[2] and errors[2] < 1e-3  # SiLU: quadrature error falls with resolution
+
+
+@pytest.mark.parametrize("norm", [EquivariantLayerNorm, EquivariantRMSNorm])
+def test_norms(norm):
+    module = norm(3, 5).double()
+    with torch.no_grad():
+        module.weight.normal_()
+    irreps = spherical_tensor_irreps(3, 5)
+    assert equivariance_error(module, irreps, irreps, layout="spherical") < 1e-10
+    y = norm(3, 5, affine=False).double()(10 * torch.randn(2, 16, 5, dtype=F64))
+    assert torch.isfinite(y).all() and y.abs().max() < 20
+
+
+# ---- the three operation families ------------------------------------------------------------------------
+def test_feature_interaction():
+    module = FeatureInteraction(2, 4).double()
+    irreps = spherical_tensor_irreps(2, 4)
+    assert equivariance_error(module, [irreps, irreps], irreps, layout="spherical") < 1e-10
+
+
+def _graph(n=6, e=14, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    pos = torch.randn(n, 3, dtype=F64, generator=g)
+    edge_index = torch.randint(0, n, (2, e), generator=g)
+    return pos, edge_index
+
+
+def test_convolution_equivariance_and_permutation():
+    conv = EquivariantConvolution(2, 2, 3, channels=4, radial=BesselBasis(4.0, 6), num_basis=6).double()
+    pos, edge_index = _graph()
+    x = torch.randn(6, 9, 4, dtype=F64)
+    vectors = pos[edge_index[1]] - pos[edge_index[0]]
+    out = conv(x, vectors, edge_index)
+    R = random_rotation(dtype=F64)
+    for g in (R, -R):
+        rotated = conv(wigner_D_matrix(2, g, p=1) @ x, vectors @ g.T, edge_index)
+        assert (rotated - wigner_D_matrix(3, g, p=1) @ out).abs().max() < 1e-10
+    perm = torch.randperm(edge_index.shape[1])
+    assert (conv(x, vectors[perm], edge_index[:, perm]) - out).abs().max() < 1e-12
+
+
+def test_convolution_empty_graphs_and_bad_input():
+    conv = EquivariantConvolution(1, 1, 1, channels=2).double()
+    x = torch.randn(3, 4, 2, dtype=F64)
+    empty = conv(x, torch.zeros(0, 3, dtype=F64), torch.zeros(2, 0, dtype=torch.long))
+    assert empty.shape == (3, 4, 2) and torch.all(empty == 0)
+    one = conv(x[:1], torch.zeros(1, 3, dtype=F64), torch.zeros(2, 1, dtype=torch.long))  # a self-loop of length 0
+    assert torch.isfinite(one).all()
+    with pytest.raises(ValueError, match=r"edge_index: expected node indices in \[0, 3\)"):
+        conv(x, torch.randn(1, 3, dtype=F64), torch.tensor([[0], [3]]))
+    with pytest.raises(ValueError, match="expected shapes"):
+        conv(x, torch.randn(2, 3, dtype=F64), torch.tensor([[0], [1]]))
+    with pytest.raises(TypeError, match="edge_index: expected an integer tensor"):
+        conv(x, torch.randn(1, 3, dtype=F64), torch.tensor([[0.0], [1.0]]))
+    with pytest.raises(ValueError, match=r"x: expected shape \[N, 4, 2\]"):
+        conv(torch.randn(3, 9, 2, dtype=F64), torch.randn(1, 3, dtype=F64), torch.tensor([[0], [1]]))
+
+
+def test_many_body_equals_gaunt_product_at_nu_2():
+    mb = ManyBodyInteraction(2, 3, correlation=2, num_elements=2, lmax_out=3).double()
+    with torch.no_grad():
+        mb.weights_in.normal_()
+        mb.weights_out.normal_()
+    x = torch.randn(5, 9, 3, dtype=F64)
+    element = torch.tensor([0, 1, 1, 0, 1])
+    out = mb(x, element)
+    for n in range(5):
+        e = element[n]
+        deg_in = mb.degree_in
+        w = mb.weights_in[e][:, deg_in]  # [3 copies, K, C]: copy 0 is ν = 1, copies 1 and 2 are ν = 2
+        first = torch.cat([x[n] * w[0], x.new_zeros(7, 3)])  # ν = 1: the input itself, zero above degree 2
+        second = gaunt_tensor_product(x[n] * w[1], x[n] * w[2], 3, method="dense")
+        w_out = mb.weights_out[e][:, mb.degree_out]
+        assert (out[n] - (w_out[0] * first + w_out[1] * second)).abs().max() < 1e-12
+
+
+@pytest.mark.parametrize("method", ["grid", "fourier", "dense"])
+def test_many_body_equivariance_and_methods_agree(method):
+    mb = ManyBodyInteraction(2, 4, correlation=3, num_elements=3, lmax_out=2, method=method).double()
+    with torch.no_grad():
+        mb.weights_in.normal_()
+    element = torch.tensor([0, 2, 1, 2])
+    irreps = spherical_tensor_irreps(2, 4)
+    fn = lambda x: mb(x, element)
+    assert equivariance_error(fn, irreps, irreps, layout="spherical", batch=4) < 1e-10
+    x = torch.randn(4, 9, 4, dtype=F64)
+    reference = ManyBodyInteraction(2, 4, correlation=3, num_elements=3, lmax_out=2, method="grid").double()
+    reference.load_state_dict(mb.state_dict())
+    assert (mb(x, element) - reference(x, element)).abs().max() < 1e-10
+
+
+def test_many_body_bad_input():
+    mb = ManyBodyInteraction(1, 2, correlation=2, num_elements=2)
+    with pytest.raises(ValueError, match=r"element: expected indices in \[0, 2\)"):
+        mb(torch.randn(3, 4, 2), torch.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match="element: expected an integer tensor"):
+        mb(torch.randn(3, 4, 2), torch.tensor([0.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match="correlation"):
+        ManyBodyInteraction(1, 2, correlation=0)
+    assert mb(torch.randn(0, 4, 2), torch.zeros(0, dtype=torch.long)).shape == (0, 4, 2)
