@@ -215,3 +215,39 @@ def test_many_body_bad_input():
     with pytest.raises(ValueError, match="correlation"):
         ManyBodyInteraction(1, 2, correlation=0)
     assert mb(torch.randn(0, 4, 2), torch.zeros(0, dtype=torch.long)).shape == (0, 4, 2)
+
+
+@pytest.mark.parametrize("degrees", [(2, 2, 3), (3, 1, 2), (1, 3, 4), (2, 0, 2), (4, 4, 4)], ids=str)
+def test_edge_frame_convolution_matches_plain(degrees):
+    L1, L2, L3 = degrees
+    plain = EquivariantConvolution(L1, L2, L3, channels=3, radial=BesselBasis(4.0, 5), num_basis=5).double()
+    framed = EquivariantConvolution(
+        L1, L2, L3, channels=3, radial=BesselBasis(4.0, 5), num_basis=5, implementation="edge_frame", chunk_size=4
+    ).double()
+    framed.load_state_dict(plain.state_dict())
+    pos, edge_index = _graph(n=6, e=17, seed=1)
+    vectors = pos[edge_index[1]] - pos[edge_index[0]]
+    vectors[0] = 0.0  # zero length
+    vectors[1] = torch.tensor([0.0, 2.0, 0.0], dtype=F64)  # along +y: the frame's pole
+    vectors[2] = torch.tensor([0.0, -1.0, 0.0], dtype=F64)  # along -y
+    x = torch.randn(6, (L1 + 1) ** 2, 3, dtype=F64)
+    assert (plain(x, vectors, edge_index) - framed(x, vectors, edge_index)).abs().max() < 1e-12
+
+
+def test_edge_frame_convolution_equivariance_and_gradients():
+    conv = EquivariantConvolution(
+        2, 2, 2, channels=2, radial=GaussianBasis(3.0, 4), num_basis=4, implementation="edge_frame"
+    ).double()
+    pos, edge_index = _graph()
+    vectors = (pos[edge_index[1]] - pos[edge_index[0]]).requires_grad_()
+    x = torch.randn(6, 9, 2, dtype=F64)
+    out = conv(x, vectors, edge_index)
+    R = random_rotation(dtype=F64)
+    rotated = conv(wigner_D_matrix(2, -R, p=1) @ x, vectors.detach() @ -R.T, edge_index)
+    assert (rotated - wigner_D_matrix(2, -R, p=1) @ out).abs().max() < 1e-10
+    special = torch.tensor([[0.0, 0.0, 0.0], [0.0, 1.5, 0.0], [0.0, -0.7, 0.0]], dtype=F64, requires_grad=True)
+    y = conv(x[:3], special, torch.tensor([[0, 1, 2], [1, 2, 0]]))
+    (g,) = torch.autograd.grad(y.square().sum(), special)
+    assert torch.isfinite(g).all()
+    small = torch.randn(3, 3, dtype=F64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda v: conv(x[:3], v, torch.tensor([[0, 1, 2], [1, 2, 0]])), (small,))

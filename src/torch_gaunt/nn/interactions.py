@@ -2,7 +2,10 @@ r"""The three operation families of the Gaunt tensor product paper, on spherical
 
 - :class:`FeatureInteraction`: ``x ⊗ y`` of two feature sets of one node (Gaunt product, per-degree weights).
 - :class:`EquivariantConvolution`: ``m_i = Σ_{j -> i} x_j ⊗ (R(|r_ij|) Y(r̂_ij))``, summed over edges with
-  ``index_add`` (no dense adjacency).
+  ``index_add`` (no dense adjacency). Two implementations that agree: the plain Gaunt product per edge, and the
+  edge frame (eSCN's trick with Gaunt coefficients): rotate ``x_j`` so that the edge is the polar axis, where
+  ``Y(ŷ)`` has only ``m = 0`` terms and ``G(l1 m, l2 0, l3 m')`` vanishes unless ``m = m'``, multiply per order
+  ``m``, and rotate back (:mod:`torch_gaunt.so3.edge_frame`, no per-edge Wigner matrices).
 - :class:`ManyBodyInteraction`: ``Σ_ν w_out,ν ⊙ P_{L_out}(Π_{k=1..ν} (w_{ν,k} ⊙ x))``, the ν-fold product of
   per-degree reweighted copies of a node's features, with weights chosen by the node's element; a drop-in for
   MACE's ``SymmetricContraction``.
@@ -25,11 +28,14 @@ import math
 
 import torch
 
+from .._cache import cached_table
 from .._checks import check_choice, check_degree, check_tensor
 from ..products.description import GauntDescription
 from ..products.gaunt import GauntTensorProduct, gaunt_tables, gaunt_tensor_product
+from ..so3.coefficients import gaunt_allowed, gaunt_coefficients
+from ..so3.edge_frame import edge_frame
 from ..so3.spherical_harmonics import spherical_harmonics
-from ..sphere.grid import analysis, from_order_major, sphere_grid, synthesis
+from ..sphere.grid import analysis, from_order_major, order_major_indices, sphere_grid, synthesis, to_order_major
 from ..sphere.quadrature import exact_grid_size
 from .linear import SphericalLinear
 
@@ -67,7 +73,9 @@ class EquivariantConvolution(torch.nn.Module):
         radial: module ``[E] -> [E, num_basis]`` (e.g. ``BesselBasis`` times a cutoff), or None for a constant.
         num_basis: its output size; an MLP maps it to per-degree, per-channel weights ``[E, L_sh + 1, C]``.
         avg_num_neighbors: the sum over edges is divided by this.
-        method: Gaunt executor.
+        method: Gaunt executor of the plain implementation.
+        implementation: ``"gaunt"`` (plain product per edge) or ``"edge_frame"`` (rotate, m-diagonal product, rotate back).
+        chunk_size: edges processed at a time by the edge-frame implementation (bounds its memory).
 
     ``forward(x [N, (L_in+1)**2, C], edge_vectors [E, 3], edge_index [2, E])``: ``edge_index[0]`` are the
     senders ``j``, ``edge_index[1]`` the receivers ``i``, ``edge_vectors = pos[i] - pos[j]`` or any
@@ -84,8 +92,12 @@ class EquivariantConvolution(torch.nn.Module):
         num_basis: int = 8,
         avg_num_neighbors: float = 1.0,
         method: str = "auto",
+        implementation: str = "gaunt",
+        chunk_size: int = 4096,
     ):
         super().__init__()
+        self.implementation = check_choice("implementation", implementation, ("gaunt", "edge_frame"))
+        self.chunk_size = chunk_size
         self.lmax_in, self.lmax_sh = check_degree("lmax_in", lmax_in), check_degree("lmax_sh", lmax_sh)
         self.lmax_out = check_degree("lmax_out", lmax_out, maximum=lmax_in + lmax_sh)
         self.channels, self.method, self.avg_num_neighbors = channels, method, float(avg_num_neighbors)
@@ -100,6 +112,7 @@ class EquivariantConvolution(torch.nn.Module):
             torch.get_default_dtype(),
             torch.device("cpu"),
         )
+        _edge_frame_gaunt(lmax_in, lmax_sh, self.lmax_out, torch.get_default_dtype(), torch.device("cpu"))
 
     def edge_weights(self, edge_vectors: torch.Tensor) -> torch.Tensor:
         """``y_e = R(|r_e|) ⊙ Y(r̂_e)``: ``[E, (L_sh+1)**2, C]``."""
@@ -130,10 +143,57 @@ class EquivariantConvolution(torch.nn.Module):
         out = x.new_zeros(N, K_out, self.channels)
         if E == 0:
             return out
-        messages = gaunt_tensor_product(
-            x[edge_index[0]], self.edge_weights(edge_vectors.to(x.dtype)), self.lmax_out, method=self.method
-        )
-        return out.index_add(0, edge_index[1], messages) / self.avg_num_neighbors
+        edge_vectors = edge_vectors.to(x.dtype)
+        if self.implementation == "gaunt":
+            messages = gaunt_tensor_product(
+                x[edge_index[0]], self.edge_weights(edge_vectors), self.lmax_out, method=self.method
+            )
+            return out.index_add(0, edge_index[1], messages) / self.avg_num_neighbors
+        for start in range(0, E, self.chunk_size):
+            sl = slice(start, start + self.chunk_size)
+            messages = self._edge_frame_messages(x[edge_index[0, sl]], edge_vectors[sl])
+            out = out.index_add(0, edge_index[1, sl], messages)
+        return out / self.avg_num_neighbors
+
+    def _edge_frame_messages(self, x: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+        """Messages ``[E, K_out, C]`` of senders ``x [E, K_in, C]`` along ``vectors [E, 3]``, in the edge frame."""
+        E, C = x.shape[0], self.channels
+        L1, L2, L3 = self.lmax_in, self.lmax_sh, self.lmax_out
+        frame = edge_frame(vectors, max(L1, L3))
+        length = torch.linalg.vector_norm(vectors, dim=-1)
+        basis = self.radial(length) if self.radial is not None else torch.ones_like(length)[:, None]
+        R = self.radial_mlp(basis).view(E, L2 + 1, C)
+        # the edge's harmonics in its frame: sqrt((2l+1)/4π) at m = 0 (only l = 0 for a zero-length edge)
+        y0 = torch.sqrt((2 * torch.arange(L2 + 1, dtype=x.dtype, device=x.device) + 1) / (4 * math.pi))
+        y0 = torch.where((length[:, None] > 0) | (torch.arange(L2 + 1, device=x.device) == 0), y0, torch.zeros_like(y0))
+        g = (R * y0[..., None]).permute(1, 0, 2).reshape(L2 + 1, E * C)  # [l2, E C]
+        rotated = frame.to_frame(x)  # [E, K_in, C]
+        gather, _ = order_major_indices(L1, x.device)
+        M = min(L1, L3)
+        by_order = to_order_major(rotated.transpose(0, 1), gather, L1)[L1 - M : L1 + M + 1]  # [2M+1, L1+1, E C]
+        outer = (by_order[:, :, None] * g[None, None]).reshape(2 * M + 1, (L1 + 1) * (L2 + 1), E * C)
+        z = torch.bmm(_edge_frame_gaunt(L1, L2, L3, x.dtype, x.device), outer)  # [2M+1, L3+1, E C]
+        full = z.new_zeros(2 * L3 + 1, L3 + 1, E * C)
+        full[L3 - M : L3 + M + 1] = z
+        _, scatter = order_major_indices(L3, x.device)
+        return frame.from_frame(from_order_major(full.view(-1, E * C), scatter, (E, C)))
+
+
+@cached_table
+def _edge_frame_gaunt(
+    lmax_in: int, lmax_sh: int, lmax_out: int, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    """``T[m, l3, (l1, l2)] = G(l1 m, l2 0, l3 m)`` for ``|m| <= min(L_in, L_out)``: ``[2M+1, L_out+1, (L_in+1)(L_sh+1)]``."""
+    M = min(lmax_in, lmax_out)
+    T = torch.zeros(2 * M + 1, lmax_out + 1, lmax_in + 1, lmax_sh + 1, dtype=torch.float64)
+    for l1 in range(lmax_in + 1):
+        for l2 in range(lmax_sh + 1):
+            for l3 in range(lmax_out + 1):
+                if gaunt_allowed(l1, l2, l3):
+                    G = gaunt_coefficients(l1, l2, l3)
+                    for m in range(-min(l1, l3), min(l1, l3) + 1):
+                        T[m + M, l3, l1, l2] = G[l1 + m, l2, l3 + m]
+    return T.reshape(2 * M + 1, lmax_out + 1, -1).to(dtype=dtype, device=device)
 
 
 class ManyBodyInteraction(torch.nn.Module):
