@@ -251,3 +251,20 @@ def test_edge_frame_convolution_equivariance_and_gradients():
     assert torch.isfinite(g).all()
     small = torch.randn(3, 3, dtype=F64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda v: conv(x[:3], v, torch.tensor([[0, 1, 2], [1, 2, 0]])), (small,))
+
+
+def test_facet_mixing():
+    from torch_gaunt.nn import FacetMixing
+
+    irreps = spherical_tensor_irreps(2, 3)
+    exact = FacetMixing(2, 3, hidden=5, activation=torch.square).double()  # a polynomial MLP: exact on its grid
+    assert equivariance_error(exact, irreps, irreps, layout="spherical") < 1e-10
+    errors = [
+        equivariance_error(FacetMixing(2, 3, hidden=5, resolution=res).double(), irreps, irreps, layout="spherical")
+        for res in (6, 24)
+    ]
+    assert errors[1] < errors[0] and errors[1] < 1e-3
+    out = FacetMixing(2, 3, hidden=4, lmax_out=1)(torch.randn(2, 5, 9, 3))
+    assert out.shape == (2, 5, 4, 3)
+    with pytest.raises(ValueError, match=r"x: expected shape \[\.\.\., 9, 3\]"):
+        exact(torch.randn(4, 9, 2, dtype=F64))

@@ -2,6 +2,7 @@
 three operation families of the Gaunt paper (feature interaction, convolution, many-body interaction)."""
 
 from .activation import Gate, SphereGridActivation, normalize2mom
+from .facet import FacetMixing
 from .interactions import EquivariantConvolution, FeatureInteraction, ManyBodyInteraction
 from .linear import Linear, SphericalLinear
 from .norm import EquivariantLayerNorm, EquivariantRMSNorm
