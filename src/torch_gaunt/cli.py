@@ -1,7 +1,8 @@
 """The ``torch-gaunt`` command.
 
 - ``torch-gaunt bench`` (= ``bench tp``): Gaunt tensor products vs e3nn and our CG reference;
-- ``torch-gaunt bench sh``: spherical harmonics vs e3nn and sphericart.
+- ``torch-gaunt bench sh``: spherical harmonics vs e3nn and sphericart;
+- ``torch-gaunt bench interaction | convolution | manybody``: the Gaunt paper's operation families vs peers.
 
 Reports (Markdown table, JSON, PNG plot) go to ``--out`` (default ``runs/bench``).
 """
@@ -47,6 +48,17 @@ def _bench_tp(args: argparse.Namespace, argv: list[str]) -> None:
     )  # fmt: skip
 
 
+def _bench_layer(args: argparse.Namespace, argv: list[str]) -> None:
+    from .bench.layers import run
+
+    tuned = _tune(args)
+    default = {"interaction": [1, 2, 3, 4, 5, 6], "convolution": [1, 2, 3, 4, 5, 6], "manybody": [2, 3]}[args.op]
+    run(
+        args.op, args.lmax or default, DTYPES[args.dtype], args.device, args.out, _command_line(argv),
+        backward=not args.no_backward, allocator_tuned=tuned, mace_python=getattr(args, "mace_python", None),
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="torch-gaunt", description="Fast equivariant operations via Gaunt tensor products."
@@ -63,7 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
     tp.add_argument("--quick", action="store_true", help="a short run: L = 1, 2, 4, 6 and a two-point scaling")
     tp.add_argument("--no-backward", action="store_true", help="time the forward pass only")
     tp.set_defaults(run=_bench_tp)
-    for p in (sh, tp):
+    layers = []
+    for op, text in (
+        ("interaction", "feature interaction vs e3nn channel-wise and fully connected tensor products"),
+        ("convolution", "convolution (plain and edge frame) vs e3nn's edge TP and an eSCN-style SO(2) convolution"),
+        ("manybody", "many-body interaction vs mace-torch's SymmetricContraction (needs --mace-python)"),
+    ):
+        p = ops.add_parser(op, help=text)
+        p.add_argument("--lmax", type=int, nargs="+", help="degrees (default 1..6; many-body 2 3)")
+        p.add_argument("--no-backward", action="store_true", help="time the forward pass only")
+        p.set_defaults(run=_bench_layer)
+        layers.append(p)
+    layers[-1].add_argument("--mace-python", help="python of an environment with mace-torch (it pins e3nn 0.4.4)")
+    for p in (sh, tp, *layers):
         p.add_argument(
             "--no-tune-allocator", dest="tune_allocator", action="store_false",
             help="keep glibc's default malloc thresholds (see torch_gaunt.utils.tune_cpu_allocator)",

@@ -35,7 +35,7 @@ from ..products.gaunt import GauntTensorProduct, gaunt_tables, gaunt_tensor_prod
 from ..so3.coefficients import gaunt_allowed, gaunt_coefficients
 from ..so3.edge_frame import edge_frame
 from ..so3.spherical_harmonics import spherical_harmonics
-from ..sphere.grid import analysis, from_order_major, order_major_indices, sphere_grid, synthesis, to_order_major
+from ..sphere.grid import analysis, from_order_major, order_major_indices, sphere_grid, to_order_major
 from ..sphere.quadrature import exact_grid_size
 from .linear import SphericalLinear
 
@@ -234,25 +234,30 @@ class ManyBodyInteraction(torch.nn.Module):
         self.register_buffer("degree_in", _degree_index(lmax), persistent=False)
         self.register_buffer("degree_out", _degree_index(self.lmax_out), persistent=False)
 
-    def _products_grid(self, copies: torch.Tensor) -> torch.Tensor:
-        """``copies [n_copies, N, K, C]`` -> projected products ``[ν_max, N, K_out, C]``."""
-        n_copies, N, K, C = copies.shape
-        grid_in = sphere_grid(self.lmax, self.n_theta, self.n_phi, copies.dtype, copies.device)
-        grid_out = sphere_grid(self.lmax_out, self.n_theta, self.n_phi, copies.dtype, copies.device)
-        values = synthesis(copies.permute(2, 0, 1, 3), grid_in.legendre, grid_in.fourier, grid_in.gather)
-        values = values.view(self.n_phi, self.n_theta, n_copies, N * C)
+    def _products_grid(self, x: torch.Tensor, w_in: torch.Tensor) -> torch.Tensor:
+        """``x [N, K, C]``, per-copy degree weights ``w_in [N, n_copies, L+1, C]`` -> products ``[ν_max, N, K_out, C]``.
+
+        The weights are applied in the order-major block, where the degree is an axis of its own, and the grid
+        values are split once with ``unbind``: both keep the backward pass free of large zero-filled gradients.
+        """
+        N, K, C = x.shape
+        L, n_copies = self.lmax, w_in.shape[1]
+        grid_in = sphere_grid(L, self.n_theta, self.n_phi, x.dtype, x.device)
+        grid_out = sphere_grid(self.lmax_out, self.n_theta, self.n_phi, x.dtype, x.device)
+        by_order = to_order_major(x.transpose(0, 1), grid_in.gather, L).view(2 * L + 1, L + 1, 1, N, C)
+        weighted = by_order * w_in.permute(2, 1, 0, 3).contiguous()[None]  # [2L+1, L+1, copies, N, C]
+        partial = torch.bmm(grid_in.legendre, weighted.view(2 * L + 1, L + 1, -1))  # [2L+1, n_theta, copies N C]
+        values = (grid_in.fourier @ partial.view(2 * L + 1, -1)).view(self.n_phi, self.n_theta, n_copies, N * C)
+        factors = values.unbind(2)
         products, start = [], 0
         for nu in range(1, self.correlation + 1):
-            p = values[:, :, start]
+            p = factors[start]
             for k in range(1, nu):
-                p = p * values[:, :, start + k]
+                p = p * factors[start + k]
             products.append(p)
             start += nu
-        block = analysis(
-            torch.stack(products, 2).view(self.n_phi, self.n_theta, -1),
-            grid_out.legendre_weighted,
-            grid_out.fourier_weighted,
-        )
+        stacked = torch.stack(products, 2).view(self.n_phi, self.n_theta, -1)
+        block = analysis(stacked, grid_out.legendre_weighted, grid_out.fourier_weighted)
         return (
             from_order_major(block, grid_out.scatter, (self.correlation, N * C))
             .view(self.correlation, -1, N, C)
@@ -293,11 +298,14 @@ class ManyBodyInteraction(torch.nn.Module):
             raise ValueError(
                 f"element: expected indices in [0, {self.num_elements}), got [{int(element.min())}, {int(element.max())}]"
             )
-        w_in = self.weights_in.to(x.dtype)[element][:, :, self.degree_in]  # [N, n_copies, K, C]
-        copies = (x[:, None] * w_in).transpose(0, 1)  # [n_copies, N, K, C]
         if x.shape[0] == 0:
             return x.new_zeros(0, (self.lmax_out + 1) ** 2, self.channels)
-        products = self._products_grid(copies) if self.method == "grid" else self._products_pairwise(copies)
+        w_in = self.weights_in.to(x.dtype)[element]  # [N, n_copies, L+1, C]
+        if self.method == "grid":
+            products = self._products_grid(x, w_in)
+        else:
+            copies = (x[:, None] * w_in[:, :, self.degree_in]).transpose(0, 1)  # [n_copies, N, K, C]
+            products = self._products_pairwise(copies)
         w_out = self.weights_out.to(x.dtype)[element][:, :, self.degree_out]  # [N, ν, K_out, C]
         return (products.transpose(0, 1) * w_out).sum(1)
 
