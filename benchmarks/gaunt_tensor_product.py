@@ -1,7 +1,7 @@
 """Gaunt tensor products vs e3nn and our CG reference: same as ``torch-gaunt bench tp [options]``.
 
-    python benchmarks/gaunt_tensor_product.py --out docs/benchmarks      # the recorded run
-    python benchmarks/gaunt_tensor_product.py --quick --out ''           # a 30-second look
+python benchmarks/gaunt_tensor_product.py --out docs/benchmarks      # the recorded run
+python benchmarks/gaunt_tensor_product.py --quick --out ''           # a 30-second look
 """
 
 import sys

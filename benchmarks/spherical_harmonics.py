@@ -1,6 +1,6 @@
 """Spherical harmonics vs e3nn and sphericart: same as ``torch-gaunt bench sh [options]``.
 
-    python benchmarks/spherical_harmonics.py --out docs/benchmarks
+python benchmarks/spherical_harmonics.py --out docs/benchmarks
 """
 
 import sys

@@ -230,8 +230,14 @@ def test_edge_frame_convolution_matches_plain(degrees):
     vectors[0] = 0.0  # zero length
     vectors[1] = torch.tensor([0.0, 2.0, 0.0], dtype=F64)  # along +y: the frame's pole
     vectors[2] = torch.tensor([0.0, -1.0, 0.0], dtype=F64)  # along -y
+    per_edge = EquivariantConvolution(
+        L1, L2, L3, channels=3, radial=BesselBasis(4.0, 5), num_basis=5, method="dense"
+    ).double()
+    per_edge.load_state_dict(plain.state_dict())  # one dense Gaunt product per edge, summed with index_add
     x = torch.randn(6, (L1 + 1) ** 2, 3, dtype=F64)
-    assert (plain(x, vectors, edge_index) - framed(x, vectors, edge_index)).abs().max() < 1e-12
+    out = plain(x, vectors, edge_index)  # grid: synthesis per node, edge functions by the addition theorem
+    assert (out - per_edge(x, vectors, edge_index)).abs().max() < 1e-12
+    assert (out - framed(x, vectors, edge_index)).abs().max() < 1e-12
 
 
 def test_edge_frame_convolution_equivariance_and_gradients():

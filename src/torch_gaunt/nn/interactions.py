@@ -2,10 +2,13 @@ r"""The three operation families of the Gaunt tensor product paper, on spherical
 
 - :class:`FeatureInteraction`: ``x ⊗ y`` of two feature sets of one node (Gaunt product, per-degree weights).
 - :class:`EquivariantConvolution`: ``m_i = Σ_{j -> i} x_j ⊗ (R(|r_ij|) Y(r̂_ij))``, summed over edges with
-  ``index_add`` (no dense adjacency). Two implementations that agree: the plain Gaunt product per edge, and the
+  ``index_add`` (no dense adjacency). Two implementations that agree: the plain Gaunt product, and the
   edge frame (eSCN's trick with Gaunt coefficients): rotate ``x_j`` so that the edge is the polar axis, where
   ``Y(ŷ)`` has only ``m = 0`` terms and ``G(l1 m, l2 0, l3 m')`` vanishes unless ``m = m'``, multiply per order
-  ``m``, and rotate back (:mod:`torch_gaunt.so3.edge_frame`, no per-edge Wigner matrices).
+  ``m``, and rotate back (:mod:`torch_gaunt.so3.edge_frame`, no per-edge Wigner matrices). On the grid the plain
+  product uses that projection is linear: ``Σ_e P(f_j g_e) = P(Σ_e f_j g_e)``. Node features are synthesised
+  once per node, each edge's function ``g_e(s) = Σ_l R_l (2l+1)/4π P_l(r̂_e · s)`` (addition theorem) is formed
+  directly on the grid, products are summed per receiver on the grid, and each node is projected once.
 - :class:`ManyBodyInteraction`: ``Σ_ν w_out,ν ⊙ P_{L_out}(Π_{k=1..ν} (w_{ν,k} ⊙ x))``, the ν-fold product of
   per-degree reweighted copies of a node's features, with weights chosen by the node's element; a drop-in for
   MACE's ``SymmetricContraction``.
@@ -35,8 +38,8 @@ from ..products.gaunt import GauntTensorProduct, gaunt_tables, gaunt_tensor_prod
 from ..so3.coefficients import gaunt_allowed, gaunt_coefficients
 from ..so3.edge_frame import edge_frame
 from ..so3.spherical_harmonics import spherical_harmonics
-from ..sphere.grid import analysis, from_order_major, order_major_indices, sphere_grid, to_order_major
-from ..sphere.quadrature import exact_grid_size
+from ..sphere.grid import analysis, from_order_major, order_major_indices, sphere_grid, synthesis, to_order_major
+from ..sphere.quadrature import exact_grid_size, sphere_grid_points
 from .linear import SphericalLinear
 
 __all__ = ["FeatureInteraction", "EquivariantConvolution", "ManyBodyInteraction"]
@@ -144,6 +147,8 @@ class EquivariantConvolution(torch.nn.Module):
         if E == 0:
             return out
         edge_vectors = edge_vectors.to(x.dtype)
+        if self.implementation == "gaunt" and self.method in ("auto", "grid"):
+            return self._grid_convolution(x, edge_vectors, edge_index) / self.avg_num_neighbors
         if self.implementation == "gaunt":
             messages = gaunt_tensor_product(
                 x[edge_index[0]], self.edge_weights(edge_vectors), self.lmax_out, method=self.method
@@ -155,18 +160,48 @@ class EquivariantConvolution(torch.nn.Module):
             out = out.index_add(0, edge_index[1, sl], messages)
         return out / self.avg_num_neighbors
 
+    def _radial_weights(self, vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Edge lengths ``[E]`` and per-degree radial weights ``[E, L_sh+1, C]`` (zero above l = 0 for zero-length edges)."""
+        length = torch.linalg.vector_norm(vectors, dim=-1)
+        basis = self.radial(length) if self.radial is not None else torch.ones_like(length)[:, None]
+        R = self.radial_mlp(basis).view(-1, self.lmax_sh + 1, self.channels)
+        keep = (length[:, None] > 0) | (torch.arange(self.lmax_sh + 1, device=vectors.device) == 0)
+        return length, R * keep[..., None].to(R.dtype)
+
+    def _grid_convolution(self, x: torch.Tensor, vectors: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        """Sum of Gaunt messages computed on the grid: one synthesis and one projection per node."""
+        N, C = x.shape[0], self.channels
+        L2 = self.lmax_sh
+        desc = GauntDescription(self.lmax_in, L2, self.lmax_out)
+        n_theta, n_phi = desc.grid_size
+        t = gaunt_tables("grid", desc, x.dtype, x.device)
+        values = synthesis(x.transpose(0, 1), t["legendre1"], t["fourier1"], t["gather1"]).view(n_phi * n_theta, N, C)
+        points = _grid_points(n_theta, n_phi, x.dtype, x.device)  # [G, 3], in the order of the grid values
+        length, R = self._radial_weights(vectors)
+        unit = vectors / torch.where(length > 0, length, torch.ones_like(length))[:, None]
+        scale = (2 * torch.arange(L2 + 1, dtype=x.dtype, device=x.device) + 1) / (4 * math.pi)
+        total = values.new_zeros(n_phi * n_theta, N, C)
+        for start in range(0, vectors.shape[0], self.chunk_size):
+            sl = slice(start, start + self.chunk_size)
+            cos = unit[sl] @ points.T  # [e, G]
+            legendre = [torch.ones_like(cos), cos]  # P_l(r̂ · s), Bonnet's recurrence
+            for l in range(1, L2):
+                legendre.append(((2 * l + 1) * cos * legendre[l] - l * legendre[l - 1]) / (l + 1))
+            P = torch.stack(legendre[: L2 + 1], -1) * scale  # [e, G, L2+1]
+            g = torch.bmm(P, R[sl]).transpose(0, 1)  # edge functions on the grid [G, e, C]
+            total = total.index_add(1, edge_index[1, sl], values[:, edge_index[0, sl]] * g)
+        grid_out = analysis(total.view(n_phi, n_theta, N * C), t["legendre_out"], t["fourier_out"])
+        return from_order_major(grid_out, t["scatter_out"], (N, C))
+
     def _edge_frame_messages(self, x: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
         """Messages ``[E, K_out, C]`` of senders ``x [E, K_in, C]`` along ``vectors [E, 3]``, in the edge frame."""
         E, C = x.shape[0], self.channels
         L1, L2, L3 = self.lmax_in, self.lmax_sh, self.lmax_out
         frame = edge_frame(vectors, max(L1, L3))
-        length = torch.linalg.vector_norm(vectors, dim=-1)
-        basis = self.radial(length) if self.radial is not None else torch.ones_like(length)[:, None]
-        R = self.radial_mlp(basis).view(E, L2 + 1, C)
-        # the edge's harmonics in its frame: sqrt((2l+1)/4π) at m = 0 (only l = 0 for a zero-length edge)
+        _, R = self._radial_weights(vectors)
+        # the edge's harmonics in its frame: sqrt((2l+1)/4π) at m = 0
         y0 = torch.sqrt((2 * torch.arange(L2 + 1, dtype=x.dtype, device=x.device) + 1) / (4 * math.pi))
-        y0 = torch.where((length[:, None] > 0) | (torch.arange(L2 + 1, device=x.device) == 0), y0, torch.zeros_like(y0))
-        g = (R * y0[..., None]).permute(1, 0, 2).reshape(L2 + 1, E * C)  # [l2, E C]
+        g = (R * y0[:, None]).permute(1, 0, 2).reshape(L2 + 1, E * C)  # [l2, E C]
         rotated = frame.to_frame(x)  # [E, K_in, C]
         gather, _ = order_major_indices(L1, x.device)
         M = min(L1, L3)
@@ -177,6 +212,13 @@ class EquivariantConvolution(torch.nn.Module):
         full[L3 - M : L3 + M + 1] = z
         _, scatter = order_major_indices(L3, x.device)
         return frame.from_frame(from_order_major(full.view(-1, E * C), scatter, (E, C)))
+
+
+@cached_table
+def _grid_points(n_theta: int, n_phi: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """Unit vectors ``[n_phi * n_theta, 3]`` of the Gauss-Legendre grid, φ-major like the grid values."""
+    points, _ = sphere_grid_points(n_theta, n_phi, torch.float64)
+    return points.transpose(0, 1).reshape(-1, 3).to(dtype=dtype, device=device)
 
 
 @cached_table
