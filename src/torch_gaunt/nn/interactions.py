@@ -279,32 +279,31 @@ class ManyBodyInteraction(torch.nn.Module):
     def _products_grid(self, x: torch.Tensor, w_in: torch.Tensor) -> torch.Tensor:
         """``x [N, K, C]``, per-copy degree weights ``w_in [N, n_copies, L+1, C]`` -> products ``[ν_max, N, K_out, C]``.
 
-        The weights are applied in the order-major block, where the degree is an axis of its own, and the grid
-        values are split once with ``unbind``: both keep the backward pass free of large zero-filled gradients.
+        The weights are applied in the order-major block, where the degree is an axis of its own; each copy and
+        each product keeps its own tensor, so the backward pass makes no large zero-filled or concatenated
+        gradients.
         """
         N, K, C = x.shape
-        L, n_copies = self.lmax, w_in.shape[1]
+        L = self.lmax
         grid_in = sphere_grid(L, self.n_theta, self.n_phi, x.dtype, x.device)
         grid_out = sphere_grid(self.lmax_out, self.n_theta, self.n_phi, x.dtype, x.device)
-        by_order = to_order_major(x.transpose(0, 1), grid_in.gather, L).view(2 * L + 1, L + 1, 1, N, C)
-        weighted = by_order * w_in.permute(2, 1, 0, 3).contiguous()[None]  # [2L+1, L+1, copies, N, C]
-        partial = torch.bmm(grid_in.legendre, weighted.view(2 * L + 1, L + 1, -1))  # [2L+1, n_theta, copies N C]
-        values = (grid_in.fourier @ partial.view(2 * L + 1, -1)).view(self.n_phi, self.n_theta, n_copies, N * C)
-        factors = values.unbind(2)
-        products, start = [], 0
+        by_order = to_order_major(x.transpose(0, 1), grid_in.gather, L).view(2 * L + 1, L + 1, N, C)
+        weights = w_in.permute(1, 2, 0, 3)  # [copies, L+1, N, C]
+        factors = []
+        for k in range(weights.shape[0]):
+            partial = torch.bmm(grid_in.legendre, (by_order * weights[k]).view(2 * L + 1, L + 1, N * C))
+            factors.append(grid_in.fourier @ partial.view(2 * L + 1, -1))  # [n_phi, n_theta N C]
+        outputs, start = [], 0
         for nu in range(1, self.correlation + 1):
             p = factors[start]
             for k in range(1, nu):
                 p = p * factors[start + k]
-            products.append(p)
             start += nu
-        stacked = torch.stack(products, 2).view(self.n_phi, self.n_theta, -1)
-        block = analysis(stacked, grid_out.legendre_weighted, grid_out.fourier_weighted)
-        return (
-            from_order_major(block, grid_out.scatter, (self.correlation, N * C))
-            .view(self.correlation, -1, N, C)
-            .transpose(1, 2)
-        )
+            block = analysis(
+                p.view(self.n_phi, self.n_theta, N * C), grid_out.legendre_weighted, grid_out.fourier_weighted
+            )
+            outputs.append(from_order_major(block, grid_out.scatter, (N, C)))
+        return torch.stack(outputs)
 
     def _products_pairwise(self, copies: torch.Tensor) -> torch.Tensor:
         products, start = [], 0
