@@ -175,12 +175,14 @@ class EquivariantConvolution(torch.nn.Module):
         desc = GauntDescription(self.lmax_in, L2, self.lmax_out)
         n_theta, n_phi = desc.grid_size
         t = gaunt_tables("grid", desc, x.dtype, x.device)
-        values = synthesis(x.transpose(0, 1), t["legendre1"], t["fourier1"], t["gather1"]).view(n_phi * n_theta, N, C)
+        G = n_phi * n_theta
+        values = synthesis(x.transpose(0, 1), t["legendre1"], t["fourier1"], t["gather1"]).view(G, N, C)
+        values = values.transpose(0, 1).contiguous()  # [N, G, C]: the per-edge work below reads whole rows
         points = _grid_points(n_theta, n_phi, x.dtype, x.device)  # [G, 3], in the order of the grid values
         length, R = self._radial_weights(vectors)
         unit = vectors / torch.where(length > 0, length, torch.ones_like(length))[:, None]
         scale = (2 * torch.arange(L2 + 1, dtype=x.dtype, device=x.device) + 1) / (4 * math.pi)
-        total = values.new_zeros(n_phi * n_theta, N, C)
+        total = values.new_zeros(N, G, C)
         for start in range(0, vectors.shape[0], self.chunk_size):
             sl = slice(start, start + self.chunk_size)
             cos = unit[sl] @ points.T  # [e, G]
@@ -188,9 +190,10 @@ class EquivariantConvolution(torch.nn.Module):
             for l in range(1, L2):
                 legendre.append(((2 * l + 1) * cos * legendre[l] - l * legendre[l - 1]) / (l + 1))
             P = torch.stack(legendre[: L2 + 1], -1) * scale  # [e, G, L2+1]
-            g = torch.bmm(P, R[sl]).transpose(0, 1)  # edge functions on the grid [G, e, C]
-            total = total.index_add(1, edge_index[1, sl], values[:, edge_index[0, sl]] * g)
-        grid_out = analysis(total.view(n_phi, n_theta, N * C), t["legendre_out"], t["fourier_out"])
+            g = torch.bmm(P, R[sl])  # edge functions on the grid [e, G, C]
+            total = total.index_add(0, edge_index[1, sl], values.index_select(0, edge_index[0, sl]) * g)
+        total = total.transpose(0, 1)  # [G, N, C]
+        grid_out = analysis(total.reshape(n_phi, n_theta, N * C), t["legendre_out"], t["fourier_out"])
         return from_order_major(grid_out, t["scatter_out"], (N, C))
 
     def _edge_frame_messages(self, x: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
