@@ -279,8 +279,9 @@ class ManyBodyInteraction(torch.nn.Module):
         self.register_buffer("degree_in", _degree_index(lmax), persistent=False)
         self.register_buffer("degree_out", _degree_index(self.lmax_out), persistent=False)
 
-    def _products_grid(self, x: torch.Tensor, w_in: torch.Tensor) -> torch.Tensor:
-        """``x [N, K, C]``, per-copy degree weights ``w_in [N, n_copies, L+1, C]`` -> products ``[ν_max, N, K_out, C]``.
+    def _grid(self, x: torch.Tensor, w_in: torch.Tensor, w_out: torch.Tensor) -> torch.Tensor:
+        """``x [N, K, C]``, copy weights ``w_in [N, n_copies, L+1, C]``, output weights ``w_out [N, ν_max, L_out+1, C]``
+        -> ``[N, K_out, C]``.
 
         The weights are applied in the order-major block, where the degree is an axis of its own; each copy and
         each product keeps its own tensor, so the backward pass makes no large zero-filled or concatenated
@@ -296,7 +297,8 @@ class ManyBodyInteraction(torch.nn.Module):
         for k in range(weights.shape[0]):
             partial = torch.bmm(grid_in.legendre, (by_order * weights[k]).view(2 * L + 1, L + 1, N * C))
             factors.append(grid_in.fourier @ partial.view(2 * L + 1, -1))  # [n_phi, n_theta N C]
-        outputs, start = [], 0
+        Lo = self.lmax_out
+        total, start = None, 0
         for nu in range(1, self.correlation + 1):
             p = factors[start]
             for k in range(1, nu):
@@ -305,8 +307,9 @@ class ManyBodyInteraction(torch.nn.Module):
             block = analysis(
                 p.view(self.n_phi, self.n_theta, N * C), grid_out.legendre_weighted, grid_out.fourier_weighted
             )
-            outputs.append(from_order_major(block, grid_out.scatter, (N, C)))
-        return torch.stack(outputs)
+            weighted = block.view(2 * Lo + 1, Lo + 1, N, C) * w_out[:, nu - 1].permute(1, 0, 2)  # per degree l
+            total = weighted if total is None else total + weighted
+        return from_order_major(total.view(-1, N * C), grid_out.scatter, (N, C))
 
     def _products_pairwise(self, copies: torch.Tensor) -> torch.Tensor:
         products, start = [], 0
@@ -342,16 +345,18 @@ class ManyBodyInteraction(torch.nn.Module):
             raise ValueError(
                 f"element: expected indices in [0, {self.num_elements}), got [{int(element.min())}, {int(element.max())}]"
             )
-        if x.shape[0] == 0:
+        N = x.shape[0]
+        if N == 0:
             return x.new_zeros(0, (self.lmax_out + 1) ** 2, self.channels)
-        w_in = self.weights_in.to(x.dtype)[element]  # [N, n_copies, L+1, C]
+        # element weights by a one-hot product: its backward is a GEMM, not an indexed scatter
+        one_hot = torch.nn.functional.one_hot(element, self.num_elements).to(x.dtype)  # [N, elements]
+        w_in = (one_hot @ self.weights_in.to(x.dtype).flatten(1)).view((N,) + self.weights_in.shape[1:])
+        w_out = (one_hot @ self.weights_out.to(x.dtype).flatten(1)).view((N,) + self.weights_out.shape[1:])
         if self.method == "grid":
-            products = self._products_grid(x, w_in)
-        else:
-            copies = (x[:, None] * w_in[:, :, self.degree_in]).transpose(0, 1)  # [n_copies, N, K, C]
-            products = self._products_pairwise(copies)
-        w_out = self.weights_out.to(x.dtype)[element][:, :, self.degree_out]  # [N, ν, K_out, C]
-        return (products.transpose(0, 1) * w_out).sum(1)
+            return self._grid(x, w_in, w_out)
+        copies = (x[:, None] * w_in[:, :, self.degree_in]).transpose(0, 1)  # [n_copies, N, K, C]
+        products = self._products_pairwise(copies)  # [ν, N, K_out, C]
+        return (products.transpose(0, 1) * w_out[:, :, self.degree_out]).sum(1)
 
     def extra_repr(self) -> str:
         return (
