@@ -19,8 +19,7 @@ import torch
 
 from .._checks import check_tensor
 from ..so3.irreps import Irreps, IrrepsLike
-from ..sphere.grid import from_order_major, sphere_grid
-from ..sphere.quadrature import exact_grid_size
+from ..sphere.grid import pointwise_on_grid
 
 __all__ = ["Gate", "SphereGridActivation", "normalize2mom"]
 
@@ -155,8 +154,6 @@ class SphereGridActivation(torch.nn.Module):
         self.lmax_out = lmax if lmax_out is None else lmax_out
         self.activation = activation if activation is not None else torch.nn.functional.silu
         self.resolution = 3 * lmax + self.lmax_out if resolution is None else resolution
-        self.n_theta, self.n_phi = exact_grid_size(self.resolution)
-        self.n_phi = max(self.n_phi, 2 * max(lmax, self.lmax_out) + 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor("x", x, min_dim=2)
@@ -164,12 +161,8 @@ class SphereGridActivation(torch.nn.Module):
         if x.shape[-2] != K:
             raise ValueError(f"x: expected shape [..., {K}, C] (degree {self.lmax}), got {tuple(x.shape)}")
         batch, C = x.shape[:-2], x.shape[-1]
-        M = math.prod(batch)
-        grid_in = sphere_grid(self.lmax, self.n_theta, self.n_phi, x.dtype, x.device)
-        grid_out = sphere_grid(self.lmax_out, self.n_theta, self.n_phi, x.dtype, x.device)
-        values = grid_in.to_grid(x.reshape(M, K, C).transpose(0, 1))  # [n_phi, n_theta, M C]
-        block = grid_out.from_grid(self.activation(values))
-        return from_order_major(block, grid_out.scatter, (M, C)).reshape(batch + ((self.lmax_out + 1) ** 2, C))
+        y = pointwise_on_grid(x.reshape(-1, K, C), self.activation, self.lmax_out, self.resolution)
+        return y.reshape(batch + ((self.lmax_out + 1) ** 2, C))
 
     def extra_repr(self) -> str:
-        return f"lmax={self.lmax} -> {self.lmax_out}, grid=({self.n_theta}, {self.n_phi})"
+        return f"lmax={self.lmax} -> {self.lmax_out}, resolution={self.resolution}"

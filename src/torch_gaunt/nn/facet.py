@@ -9,14 +9,12 @@ degree ``(d + 1) L`` exactly (for example ``activation=torch.square``), and up t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
 
 from .._checks import check_tensor
-from ..sphere.grid import from_order_major, sphere_grid
-from ..sphere.quadrature import exact_grid_size
+from ..sphere.grid import pointwise_on_grid
 from .linear import SphericalLinear
 
 __all__ = ["FacetMixing"]
@@ -54,8 +52,6 @@ class FacetMixing(torch.nn.Module):
         )
         self.down = SphericalLinear(self.lmax_out, hidden, channels)
         self.resolution = 3 * lmax + self.lmax_out if resolution is None else resolution
-        self.n_theta, self.n_phi = exact_grid_size(self.resolution)
-        self.n_phi = max(self.n_phi, 2 * max(lmax, self.lmax_out) + 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor("x", x, min_dim=2)
@@ -63,17 +59,15 @@ class FacetMixing(torch.nn.Module):
         if x.shape[-2:] != (K, self.channels):
             raise ValueError(f"x: expected shape [..., {K}, {self.channels}], got {tuple(x.shape)}")
         batch = x.shape[:-2]
-        M = math.prod(batch)
-        h = self.up(x).reshape(M, K, self.hidden)
-        grid_in = sphere_grid(self.lmax, self.n_theta, self.n_phi, x.dtype, x.device)
-        grid_out = sphere_grid(self.lmax_out, self.n_theta, self.n_phi, x.dtype, x.device)
-        values = grid_in.to_grid(h.transpose(0, 1)).view(self.n_phi, self.n_theta, M, self.hidden)
-        values = self.mlp(values).view(self.n_phi, self.n_theta, M * self.hidden)
-        back = from_order_major(grid_out.from_grid(values), grid_out.scatter, (M, self.hidden))
+        h = self.up(x).reshape(-1, K, self.hidden)
+        back = pointwise_on_grid(h, self.mlp, self.lmax_out, self.resolution)
         return self.down(back).reshape(batch + ((self.lmax_out + 1) ** 2, self.channels))
 
     def extra_repr(self) -> str:
-        return f"lmax={self.lmax} -> {self.lmax_out}, channels={self.channels}, hidden={self.hidden}, grid=({self.n_theta}, {self.n_phi})"
+        return (
+            f"lmax={self.lmax} -> {self.lmax_out}, channels={self.channels}, hidden={self.hidden}, "
+            f"resolution={self.resolution}"
+        )
 
 
 class _Lambda(torch.nn.Module):

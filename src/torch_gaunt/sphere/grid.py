@@ -23,7 +23,7 @@ import torch
 
 from .._cache import cached_table
 from ..so3.spherical_harmonics import _legendre_rows
-from .quadrature import gauss_legendre_grid
+from .quadrature import exact_grid_size, gauss_legendre_grid
 
 __all__ = ["SphereGrid", "sphere_grid"]
 
@@ -120,6 +120,23 @@ def from_order_major(block: torch.Tensor, scatter: torch.Tensor, cols: tuple[int
     """Order-major ``[(2L+1)(L+1), M * C]`` -> SH layout ``[M, K, C]`` (one copy)."""
     M, C = cols
     return block.view(-1, M, C).transpose(0, 1).index_select(1, scatter)
+
+
+def pointwise_on_grid(x: torch.Tensor, fn, lmax_out: int, resolution: int) -> torch.Tensor:
+    """Project ``fn`` of the functions ``x`` describes: ``[M, (L+1)**2, C] -> [M, (L_out+1)**2, C]``.
+
+    ``fn`` receives the grid values ``[n_phi, n_theta, M, C]`` and returns values ``[n_phi, n_theta, M, C']``
+    (it may mix channels at each point). The grid integrates degree ``resolution`` exactly.
+    """
+    M, K, _ = x.shape
+    lmax = math.isqrt(K) - 1
+    n_theta, n_phi = exact_grid_size(resolution)
+    n_phi = max(n_phi, 2 * max(lmax, lmax_out) + 1)
+    grid_in = sphere_grid(lmax, n_theta, n_phi, x.dtype, x.device)
+    grid_out = sphere_grid(lmax_out, n_theta, n_phi, x.dtype, x.device)
+    values = fn(grid_in.to_grid(x.transpose(0, 1)).view(n_phi, n_theta, M, -1))
+    C_out = values.shape[-1]
+    return from_order_major(grid_out.from_grid(values.reshape(n_phi, n_theta, M * C_out)), grid_out.scatter, (M, C_out))
 
 
 _sphere_grid = cached_table(SphereGrid)
