@@ -274,3 +274,17 @@ def test_facet_mixing():
     assert out.shape == (2, 5, 4, 3)
     with pytest.raises(ValueError, match=r"x: expected shape \[\.\.\., 9, 3\]"):
         exact(torch.randn(4, 9, 2, dtype=F64))
+
+
+def test_linear_and_layer_bad_input():
+    lin = Linear("2x0e + 1x1o", "1x0e")
+    with pytest.raises(ValueError, match=r"x: expected shape \[\.\.\., 5\]"):
+        lin(torch.randn(3, 4))
+    with pytest.raises(ValueError, match="method: expected one of"):
+        EquivariantConvolution(1, 1, 1, channels=2, method="fft")
+    with pytest.raises(ValueError, match="implementation: expected one of"):
+        EquivariantConvolution(1, 1, 1, channels=2, implementation="so2")
+    with pytest.raises(ValueError, match="r_max: expected a positive"):
+        BesselBasis(0.0)
+    with pytest.raises(ValueError, match=r"x: expected shape \[\.\.\., 9, 5\]"):
+        EquivariantLayerNorm(2, 5)(torch.randn(2, 9, 4))

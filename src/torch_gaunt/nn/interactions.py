@@ -34,13 +34,14 @@ import torch
 from .._cache import cached_table
 from .._checks import check_choice, check_degree, check_tensor
 from ..products.description import GauntDescription
-from ..products.gaunt import GauntTensorProduct, gaunt_tables, gaunt_tensor_product
+from ..products.gaunt import METHODS, GauntTensorProduct, gaunt_tables, gaunt_tensor_product
 from ..so3.coefficients import gaunt_allowed, gaunt_coefficients
 from ..so3.edge_frame import edge_frame
 from ..so3.spherical_harmonics import spherical_harmonics
 from ..sphere.grid import analysis, from_order_major, order_major_indices, sphere_grid, synthesis, to_order_major
 from ..sphere.quadrature import exact_grid_size, sphere_grid_points
 from .linear import SphericalLinear
+from .radial import RadialMLP
 
 __all__ = ["FeatureInteraction", "EquivariantConvolution", "ManyBodyInteraction"]
 
@@ -103,10 +104,9 @@ class EquivariantConvolution(torch.nn.Module):
         self.chunk_size = chunk_size
         self.lmax_in, self.lmax_sh = check_degree("lmax_in", lmax_in), check_degree("lmax_sh", lmax_sh)
         self.lmax_out = check_degree("lmax_out", lmax_out, maximum=lmax_in + lmax_sh)
-        self.channels, self.method, self.avg_num_neighbors = channels, method, float(avg_num_neighbors)
+        self.method = check_choice("method", method, METHODS)
+        self.channels, self.avg_num_neighbors = channels, float(avg_num_neighbors)
         self.radial = radial
-        from .radial import RadialMLP
-
         self.radial_mlp = RadialMLP([num_basis if radial is not None else 1, 64, (lmax_sh + 1) * channels])
         self.register_buffer("sh_degree", _degree_index(lmax_sh), persistent=False)
         gaunt_tables(
@@ -119,10 +119,8 @@ class EquivariantConvolution(torch.nn.Module):
 
     def edge_weights(self, edge_vectors: torch.Tensor) -> torch.Tensor:
         """``y_e = R(|r_e|) ⊙ Y(r̂_e)``: ``[E, (L_sh+1)**2, C]``."""
-        length = torch.linalg.vector_norm(edge_vectors, dim=-1)
-        basis = self.radial(length) if self.radial is not None else torch.ones_like(length)[:, None]
-        R = self.radial_mlp(basis).view(-1, self.lmax_sh + 1, self.channels)[:, self.sh_degree]
-        return spherical_harmonics(edge_vectors, self.lmax_sh)[..., None] * R
+        _, R = self._radial_weights(edge_vectors)
+        return spherical_harmonics(edge_vectors, self.lmax_sh)[..., None] * R[:, self.sh_degree]
 
     def forward(self, x: torch.Tensor, edge_vectors: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         check_tensor("x", x, min_dim=3)
