@@ -210,8 +210,13 @@ def test_many_body_bad_input():
     mb = ManyBodyInteraction(1, 2, correlation=2, num_elements=2)
     with pytest.raises(ValueError, match=r"element: expected indices in \[0, 2\)"):
         mb(torch.randn(3, 4, 2), torch.tensor([0, 1, 2]))
-    with pytest.raises(ValueError, match="element: expected an integer tensor"):
+    with pytest.raises(ValueError, match=r"element: expected node attributes \[3, 2\]"):
         mb(torch.randn(3, 4, 2), torch.tensor([0.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match="element: expected an integer tensor"):
+        mb(torch.randn(3, 4, 2), torch.tensor([[0, 1, 1]]))
+    x, element = torch.randn(3, 4, 2), torch.tensor([1, 0, 1])
+    attrs = torch.nn.functional.one_hot(element, 2).float()  # MACE's node_attrs
+    assert torch.allclose(mb(x, element), mb(x, attrs))
     with pytest.raises(ValueError, match="correlation"):
         ManyBodyInteraction(1, 2, correlation=0)
     assert mb(torch.randn(0, 4, 2), torch.zeros(0, dtype=torch.long)).shape == (0, 4, 2)

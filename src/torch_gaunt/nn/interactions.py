@@ -329,25 +329,37 @@ class ManyBodyInteraction(torch.nn.Module):
         return torch.stack(products)
 
     def forward(self, x: torch.Tensor, element: torch.Tensor) -> torch.Tensor:
+        """``x [N, (L+1)**2, C]`` and ``element``: indices ``[N]`` or one-hot node attributes ``[N, num_elements]``
+        (MACE's ``node_attrs``) -> ``[N, (L_out+1)**2, C]``. MACE's features are ``[N, C, (L+1)**2]``: pass
+        ``x.transpose(1, 2)``."""
         check_tensor("x", x, min_dim=3)
         K = (self.lmax + 1) ** 2
         if x.shape[1:] != (K, self.channels):
             raise ValueError(f"x: expected shape [N, {K}, {self.channels}], got {tuple(x.shape)}")
-        if (
-            not isinstance(element, torch.Tensor)
-            or element.dtype not in (torch.int32, torch.int64)
-            or element.shape != x.shape[:1]
-        ):
-            raise ValueError(f"element: expected an integer tensor [{x.shape[0]}] of element indices")
-        if element.numel() and (int(element.min()) < 0 or int(element.max()) >= self.num_elements):
-            raise ValueError(
-                f"element: expected indices in [0, {self.num_elements}), got [{int(element.min())}, {int(element.max())}]"
-            )
         N = x.shape[0]
+        if not isinstance(element, torch.Tensor):
+            raise ValueError(
+                f"element: expected indices [{N}] or node attributes [{N}, {self.num_elements}], got {type(element).__name__}"
+            )
+        if element.is_floating_point():
+            if element.shape != (N, self.num_elements):
+                raise ValueError(
+                    f"element: expected node attributes [{N}, {self.num_elements}], got {tuple(element.shape)}"
+                )
+            one_hot = element.to(x.dtype)
+        else:
+            if element.shape != (N,):
+                raise ValueError(
+                    f"element: expected an integer tensor [{N}] of element indices, got shape {tuple(element.shape)}"
+                )
+            if N and (int(element.min()) < 0 or int(element.max()) >= self.num_elements):
+                raise ValueError(
+                    f"element: expected indices in [0, {self.num_elements}), got [{int(element.min())}, {int(element.max())}]"
+                )
+            one_hot = torch.nn.functional.one_hot(element, self.num_elements).to(x.dtype)
         if N == 0:
             return x.new_zeros(0, (self.lmax_out + 1) ** 2, self.channels)
-        # element weights by a one-hot product: its backward is a GEMM, not an indexed scatter
-        one_hot = torch.nn.functional.one_hot(element, self.num_elements).to(x.dtype)  # [N, elements]
+        # element weights by a (one-hot) product: its backward is a GEMM, not an indexed scatter
         w_in = (one_hot @ self.weights_in.to(x.dtype).flatten(1)).view((N,) + self.weights_in.shape[1:])
         w_out = (one_hot @ self.weights_out.to(x.dtype).flatten(1)).view((N,) + self.weights_out.shape[1:])
         if self.method == "grid":
