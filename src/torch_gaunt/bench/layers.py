@@ -26,8 +26,7 @@ from ..products.description import GauntDescription
 from ..so3.edge_frame import edge_frame
 from ..so3.spherical_tensor import spherical_tensor_irreps
 from .report import format_ms, format_ratio, markdown_table, write_report
-from .tensor_product import _measure
-from .timing import machine_info, progress
+from .timing import machine_info, measure, progress
 
 
 def _e3nn():
@@ -45,7 +44,7 @@ def _interaction_row(L: int, N: int, C: int, dtype, device, backward: bool) -> d
     x = torch.randn(N, (L + 1) ** 2, C, dtype=dtype, device=device, requires_grad=backward)
     y = torch.randn(N, (L + 1) ** 2, C, dtype=dtype, device=device, requires_grad=backward)
     ours = FeatureInteraction(L, C).to(device=device, dtype=dtype)
-    row["ours"] = _measure(lambda: ours(x, y), [x, y, *ours.parameters()], device, backward)
+    row["ours"] = measure(lambda: ours(x, y), [x, y, *ours.parameters()], device, backward)
     o3 = _e3nn()
     if o3 is not None:
         irreps = o3.Irreps(str(spherical_tensor_irreps(L, C)))
@@ -53,10 +52,10 @@ def _interaction_row(L: int, N: int, C: int, dtype, device, backward: bool) -> d
         ye = torch.randn(N, irreps.dim, dtype=dtype, device=device, requires_grad=backward)
         paths = GauntDescription(L, L, L).paths
         cw = o3.TensorProduct(irreps, irreps, irreps, [(a, b, c, "uuu", True) for a, b, c in paths]).to(device, dtype)
-        row["e3nn_channelwise"] = _measure(lambda: cw(xe, ye), [xe, ye, *cw.parameters()], device, backward)
+        row["e3nn_channelwise"] = measure(lambda: cw(xe, ye), [xe, ye, *cw.parameters()], device, backward)
         if L <= 3:
             fc = o3.FullyConnectedTensorProduct(irreps, irreps, irreps).to(device, dtype)
-            row["e3nn_fully_connected"] = _measure(lambda: fc(xe, ye), [xe, ye, *fc.parameters()], device, backward)
+            row["e3nn_fully_connected"] = measure(lambda: fc(xe, ye), [xe, ye, *fc.parameters()], device, backward)
     return row
 
 
@@ -152,16 +151,14 @@ def _convolution_row(L: int, N: int, E: int, C: int, dtype, device, backward: bo
             L, L, L, C, radial=BesselBasis(4.0, 8), num_basis=8, implementation=implementation
         )
         conv = conv.to(device=device, dtype=dtype)
-        row[name] = _measure(lambda conv=conv: conv(x, vectors, edge_index), [x, *conv.parameters()], device, backward)
+        row[name] = measure(lambda conv=conv: conv(x, vectors, edge_index), [x, *conv.parameters()], device, backward)
     so2 = _SO2Convolution(L, C).to(device=device, dtype=dtype)
-    row["escn_so2"] = _measure(lambda: so2(x, vectors, edge_index), [x, *so2.parameters()], device, backward)
+    row["escn_so2"] = measure(lambda: so2(x, vectors, edge_index), [x, *so2.parameters()], device, backward)
     o3 = _e3nn()
     if o3 is not None:
         conv = _E3nnEdgeConvolution(o3, L, C).to(device=device, dtype=dtype)
         xe = torch.randn(N, conv.tp.irreps_in1.dim, dtype=dtype, device=device, requires_grad=backward)
-        row["e3nn_edge_tp"] = _measure(
-            lambda: conv(xe, vectors, edge_index), [xe, *conv.parameters()], device, backward
-        )
+        row["e3nn_edge_tp"] = measure(lambda: conv(xe, vectors, edge_index), [xe, *conv.parameters()], device, backward)
     return row
 
 
@@ -199,7 +196,7 @@ def _manybody_row(L: int, N: int, C: int, dtype, device, backward: bool, mace_py
     for method in ("grid", "fourier"):
         mb = ManyBodyInteraction(L, C, correlation=correlation, num_elements=elements, lmax_out=L_out, method=method)
         mb = mb.to(device=device, dtype=dtype)
-        row[f"ours_{method}"] = _measure(lambda mb=mb: mb(x, element), [x, *mb.parameters()], device, backward)
+        row[f"ours_{method}"] = measure(lambda mb=mb: mb(x, element), [x, *mb.parameters()], device, backward)
     mace = _mace_times(mace_python, L, L_out, C, N, correlation, elements, dtype, backward) if device == "cpu" else None
     if mace is not None:
         row["mace"] = mace
@@ -258,7 +255,7 @@ def _tables(op: str, rows: list[dict], backward: bool) -> list[tuple[str, str]]:
             + [f"{r[n]['memory'] / 2**20:.3g}" if n in r and "memory" in r[n] else "–" for n, _ in columns]
             for r in rows
         ]
-        sections.append(("Memory for forward + backward", markdown_table(header, lines)))
+        sections.append(("Peak memory allocated by one forward + backward", markdown_table(header, lines)))
     return sections
 
 

@@ -1,15 +1,16 @@
 """Time mace-torch's SymmetricContraction; run by ``torch_gaunt.bench.layers`` with the Python of an environment
-that has mace-torch (it pins e3nn 0.4.4, so it cannot share ours). Standalone on purpose: it imports nothing
-from torch-gaunt. Prints one JSON line ``{"forward": s, "backward": s, "memory": bytes}``.
+that has mace-torch (it pins e3nn 0.4.4, so it cannot share ours). torch-gaunt is not installed there: the worker
+loads the torch-only ``timing.py`` beside it by path, so both sides are timed and measured by the same code.
+Prints one JSON line ``{"forward": s, "backward": s, "memory": bytes}``.
 
     python mace_worker.py L L_out channels nodes correlation elements float32 1
 """
 
+import importlib.util
 import json
 import os
-import statistics
 import sys
-import time
+from pathlib import Path
 
 # e3nn 0.4.4 (pinned by mace-torch) loads its own packaged constants with torch.load, which torch >= 2.6
 # refuses by default (weights_only=True); those files ship inside e3nn, so allow them in this process only.
@@ -20,15 +21,11 @@ from e3nn import o3  # noqa: E402
 from mace.modules.symmetric_contraction import SymmetricContraction  # noqa: E402
 
 
-def median_time(fn, warmup=2, min_repeats=5, min_time=0.3):
-    for _ in range(warmup):
-        fn()
-    times, start = [], time.perf_counter()
-    while len(times) < min_repeats or time.perf_counter() - start < min_time:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+def _load_timing():
+    spec = importlib.util.spec_from_file_location("torch_gaunt_timing", Path(__file__).with_name("timing.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main():
@@ -41,28 +38,7 @@ def main():
     contraction = SymmetricContraction(irreps_in, irreps_out, correlation=correlation, num_elements=elements)
     x = torch.randn(N, C, (L + 1) ** 2, requires_grad=backward)  # MACE's layout: [nodes, channels, (L+1)**2]
     y = torch.nn.functional.one_hot(torch.randint(0, elements, (N,)), elements).to(dtype)
-    result = {}
-    with torch.no_grad():
-        result["forward"] = median_time(lambda: contraction(x, y))
-    if backward:
-        params = [x, *contraction.parameters()]
-
-        def step():
-            for p in params:
-                p.grad = None
-            contraction(x, y).sum().backward()
-
-        result["backward"] = median_time(step)
-        held = 0
-
-        def pack(t):
-            nonlocal held
-            held += t.numel() * t.element_size()
-            return t
-
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            out = contraction(x, y)
-        result["memory"] = held + out.numel() * out.element_size()
+    result = _load_timing().measure(lambda: contraction(x, y), [x, *contraction.parameters()], "cpu", backward)
     print(json.dumps(result))
 
 

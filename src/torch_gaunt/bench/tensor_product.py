@@ -7,14 +7,12 @@ Protocols:
 - ``scaling``: the grid method alone from L = 8 to 32, with the fitted exponent of time vs L.
 
 Each op runs in its native layout (e3nn ``[B, dim]``, ours ``[B, (L+1)**2, C]``), forward and forward+backward.
-Memory is the peak allocated on CUDA; on the CPU, where PyTorch keeps no allocator statistics, it is the
-memory held for the backward pass (saved tensors plus output).
+Memory is the peak allocated during one forward+backward (:func:`~torch_gaunt.bench.timing.peak_memory`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import torch
 
@@ -22,7 +20,7 @@ from ..products import CGTensorProduct, GauntDescription, GauntTensorProduct, ch
 from ..products.gaunt import select_method
 from ..so3.spherical_tensor import spherical_tensor_irreps
 from .report import format_ms, format_ratio, markdown_table, write_report
-from .timing import machine_info, progress, synchronize, time_function
+from .timing import machine_info, measure, progress
 
 OURS = ("dense", "grid", "fourier")
 
@@ -41,42 +39,6 @@ def _e3nn_tensor_product(L: int, C: int, mode: str, device, dtype):
     return tp.to(device=device, dtype=dtype)
 
 
-def _memory(step: Callable[[], torch.Tensor], device) -> int:
-    """Bytes: peak allocated (CUDA) or held for backward (CPU) by one forward+backward."""
-    if torch.device(device).type == "cuda":
-        synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        base = torch.cuda.memory_allocated(device)
-        step().sum().backward()
-        synchronize(device)
-        return torch.cuda.max_memory_allocated(device) - base
-    held = 0
-
-    def pack(t):
-        nonlocal held
-        held += t.numel() * t.element_size()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = step()
-    return held + out.numel() * out.element_size()
-
-
-def _measure(forward: Callable[[], torch.Tensor], params: list[torch.Tensor], device, backward: bool) -> dict:
-    with torch.no_grad():
-        result = {"forward": time_function(forward, device)}
-    if backward:
-
-        def step():
-            for p in params:
-                p.grad = None
-            forward().sum().backward()
-
-        result["backward"] = time_function(step, device)
-        result["memory"] = _memory(forward, device)
-    return result
-
-
 def _case(L: int, batch: int, C: int, dtype, device, backward: bool, opponents: dict[str, int]) -> dict:
     """Time every op at degree L. ``opponents`` maps an opponent to the largest L it is run at."""
     row: dict = {"lmax": L}
@@ -86,19 +48,19 @@ def _case(L: int, batch: int, C: int, dtype, device, backward: bool, opponents: 
         if L > opponents.get(method, 10**9):
             continue
         tp = GauntTensorProduct(L, L, L, channels=C, method=method).to(device=device, dtype=dtype)
-        row[method] = _measure(lambda tp=tp: tp(x, y), [x, y, *tp.parameters()], device, backward)
+        row[method] = measure(lambda tp=tp: tp(x, y), [x, y, *tp.parameters()], device, backward)
     irreps = spherical_tensor_irreps(L, C, p=1)
     xe = torch.randn(batch, irreps.dim, dtype=dtype, device=device, requires_grad=backward)
     ye = torch.randn(batch, irreps.dim, dtype=dtype, device=device, requires_grad=backward)
     if L <= opponents.get("cg_reference", 10**9):
         cg = CGTensorProduct(irreps, irreps, irreps, channelwise_instructions(irreps, irreps, irreps, even_only=True))
         cg = cg.to(device=device, dtype=dtype)
-        row["cg_reference"] = _measure(lambda: cg(xe, ye), [xe, ye, *cg.parameters()], device, backward)
+        row["cg_reference"] = measure(lambda: cg(xe, ye), [xe, ye, *cg.parameters()], device, backward)
     for name, mode in (("e3nn_channelwise", "channelwise"), ("e3nn_fully_connected", "fully_connected")):
         if L <= opponents.get(name, 10**9):
             tp = _e3nn_tensor_product(L, C, mode, device, dtype)
             if tp is not None:
-                row[name] = _measure(lambda tp=tp: tp(xe, ye), [xe, ye, *tp.parameters()], device, backward)
+                row[name] = measure(lambda tp=tp: tp(xe, ye), [xe, ye, *tp.parameters()], device, backward)
     return row
 
 
@@ -169,7 +131,10 @@ def run(
     sections = [
         ("Forward, batch 256 x 16 channels", _table(channels, "forward")),
         ("Forward + backward, batch 256 x 16 channels", _table(channels, "backward") if backward else "not run"),
-        ("Memory for forward + backward, batch 256 x 16 channels", _memory_table(channels) if backward else "not run"),
+        (
+            "Peak memory allocated by one forward + backward, batch 256 x 16 channels",
+            _memory_table(channels) if backward else "not run",
+        ),
         ("Forward, Price-of-Freedom protocol (batch 10,000 x 1 channel)", _table(pof, "forward")),
         ("Forward + backward, Price-of-Freedom protocol", _table(pof, "backward") if backward else "not run"),
         (

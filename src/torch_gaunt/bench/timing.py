@@ -1,10 +1,15 @@
-"""Timing and machine description for benchmarks."""
+"""Timing, peak memory and machine description for benchmarks.
+
+Depends on torch alone, so that the MACE worker (run in another environment) loads this same file.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 
@@ -36,6 +41,63 @@ def time_function(
         synchronize(device)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null: the profiler's native library logs its start and stop there."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def peak_memory(step: Callable[[], object], device: torch.device | str = "cpu") -> int:
+    """Bytes: the peak of memory allocated on ``device`` during ``step()``, above what was allocated before.
+
+    CUDA: the caching allocator's statistics. CPU, where PyTorch keeps no allocator statistics: the running
+    sum of the allocation and free events that the profiler records (``profile_memory=True``).
+    """
+    if torch.device(device).type == "cuda":
+        synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+        step()
+        synchronize(device)
+        return torch.cuda.max_memory_allocated(device) - base
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    with _native_stderr_silenced(), torch.profiler.profile(activities=activities, profile_memory=True) as prof:
+        step()
+    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    events = [e for e in events if e.device_type() == torch.autograd.DeviceType.CPU]
+    events.sort(key=lambda e: e.start_ns())
+    current = peak = 0
+    for e in events:
+        current += e.nbytes()
+        peak = max(peak, current)
+    return peak
+
+
+def measure(forward: Callable[[], torch.Tensor], params: list[torch.Tensor], device, backward: bool) -> dict:
+    """Median seconds of ``forward()`` (under ``no_grad``) and, if ``backward``, of forward + backward of
+    ``forward().sum()`` with the peak memory (bytes) of that step. ``params`` have their gradients reset."""
+    with torch.no_grad():
+        result = {"forward": time_function(forward, device)}
+    if backward:
+
+        def step():
+            for p in params:
+                p.grad = None
+            forward().sum().backward()
+
+        result["backward"] = time_function(step, device)
+        result["memory"] = peak_memory(step, device)
+    return result
 
 
 def machine_info(device: torch.device | str = "cpu") -> str:
