@@ -5,7 +5,7 @@ import torch
 
 from torch_gaunt.so3 import spherical_harmonics
 from torch_gaunt.sphere.fourier import _legendre_fourier_coefficients, _sin_moments, fourier_tables
-from torch_gaunt.sphere.grid import from_order_major, sphere_grid
+from torch_gaunt.sphere.grid import analysis_halves, from_order_major, sphere_grid, synthesis_halves
 from torch_gaunt.sphere.quadrature import exact_grid_size, gauss_legendre_grid, sphere_grid_points
 
 F64 = torch.float64
@@ -68,3 +68,20 @@ def test_sin_moments_closed_form():
 def test_fourier_tables_cached():
     assert fourier_tables(2, 3, 4) is fourier_tables(2, 3, 4)
     assert sphere_grid(3, 4, 9) is sphere_grid(3, 4, 9)
+
+
+@pytest.mark.parametrize("L", [0, 1, 2, 5, 8])
+def test_half_grid_transforms_match_full_grid(L):
+    n_theta, n_phi = exact_grid_size(2 * L)
+    n_phi += n_phi % 2
+    grid = sphere_grid(L, n_theta, n_phi, F64)
+    c = torch.randn((L + 1) ** 2, 3, 4, dtype=F64)
+    values = grid.to_grid(c).view(n_phi, n_theta * 12)  # [n_phi, n_theta * N]
+    even, odd = synthesis_halves(c, grid.halves)
+    half = n_phi // 2
+    assert (even + odd - values[:half]).abs().max() < 1e-12
+    assert (even - odd - values[half:]).abs().max() < 1e-12
+    parts = torch.stack([values[:half] + values[half:], values[:half] - values[half:]]) / 2
+    back = from_order_major(analysis_halves(parts, grid.halves, n_theta), grid.halves["scatter"], (3, 4))
+    assert (back.transpose(0, 1) - c).abs().max() < 1e-12
+    assert sphere_grid(L, n_theta, n_phi + 1, F64).halves is None  # odd n_phi: no half grid

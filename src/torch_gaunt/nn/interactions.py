@@ -38,7 +38,7 @@ from ..products.gaunt import METHODS, GauntTensorProduct, gaunt_tables, gaunt_te
 from ..so3.coefficients import gaunt_allowed, gaunt_coefficients
 from ..so3.edge_frame import edge_frame
 from ..so3.spherical_harmonics import spherical_harmonics
-from ..sphere.grid import analysis, from_order_major, order_major_indices, sphere_grid, synthesis, to_order_major
+from ..sphere.grid import analysis, from_order_major, order_major_indices, sphere_grid, to_order_major
 from ..sphere.quadrature import exact_grid_size, sphere_grid_points
 from .linear import SphericalLinear
 from .radial import RadialMLP
@@ -109,12 +109,13 @@ class EquivariantConvolution(torch.nn.Module):
         self.radial = radial
         self.radial_mlp = RadialMLP([num_basis if radial is not None else 1, 64, (lmax_sh + 1) * channels])
         self.register_buffer("sh_degree", _degree_index(lmax_sh), persistent=False)
-        gaunt_tables(
-            method if method != "auto" else "grid",
-            GauntDescription(lmax_in, lmax_sh, self.lmax_out),
-            torch.get_default_dtype(),
-            torch.device("cpu"),
-        )
+        # build the tables now, not while torch.compile traces
+        desc, dtype = GauntDescription(lmax_in, lmax_sh, self.lmax_out), torch.get_default_dtype()
+        if self.method in ("auto", "grid"):
+            for L in (lmax_in, self.lmax_out):
+                sphere_grid(L, *desc.grid_size, dtype)
+        else:
+            gaunt_tables(self.method, desc, dtype, torch.device("cpu"))
         _edge_frame_gaunt(lmax_in, lmax_sh, self.lmax_out, torch.get_default_dtype(), torch.device("cpu"))
 
     def edge_weights(self, edge_vectors: torch.Tensor) -> torch.Tensor:
@@ -172,9 +173,10 @@ class EquivariantConvolution(torch.nn.Module):
         L2 = self.lmax_sh
         desc = GauntDescription(self.lmax_in, L2, self.lmax_out)
         n_theta, n_phi = desc.grid_size
-        t = gaunt_tables("grid", desc, x.dtype, x.device)
+        grid_in = sphere_grid(self.lmax_in, n_theta, n_phi, x.dtype, x.device)
+        grid_out = sphere_grid(self.lmax_out, n_theta, n_phi, x.dtype, x.device)
         G = n_phi * n_theta
-        values = synthesis(x.transpose(0, 1), t["legendre1"], t["fourier1"], t["gather1"]).view(G, N, C)
+        values = grid_in.to_grid(x.transpose(0, 1)).view(G, N, C)
         values = values.transpose(0, 1).contiguous()  # [N, G, C]: the per-edge work below reads whole rows
         points = _grid_points(n_theta, n_phi, x.dtype, x.device)  # [G, 3], in the order of the grid values
         length, R = self._radial_weights(vectors)
@@ -191,8 +193,8 @@ class EquivariantConvolution(torch.nn.Module):
             g = torch.bmm(P, R[sl])  # edge functions on the grid [e, G, C]
             total = total.index_add(0, edge_index[1, sl], values.index_select(0, edge_index[0, sl]) * g)
         total = total.transpose(0, 1)  # [G, N, C]
-        grid_out = analysis(total.reshape(n_phi, n_theta, N * C), t["legendre_out"], t["fourier_out"])
-        return from_order_major(grid_out, t["scatter_out"], (N, C))
+        block = grid_out.from_grid(total.reshape(n_phi, n_theta, N * C))
+        return from_order_major(block, grid_out.scatter, (N, C))
 
     def _edge_frame_messages(self, x: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
         """Messages ``[E, K_out, C]`` of senders ``x [E, K_in, C]`` along ``vectors [E, 3]``, in the edge frame."""

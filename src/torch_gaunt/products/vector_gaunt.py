@@ -32,9 +32,8 @@ from .._cache import cached_table
 from .._checks import check_degree, check_same_dtype_device, check_tensor
 from ..so3.coefficients import clebsch_gordan
 from ..so3.irreps import Irreps
-from ..sphere.grid import analysis, from_order_major, synthesis
+from ..sphere.grid import from_order_major, sphere_grid
 from .description import GauntDescription
-from .gaunt import gaunt_tables
 
 __all__ = ["vsh_irreps", "vsh_blocks", "vsh_to_components", "vector_gaunt_product", "VectorGauntProduct"]
 
@@ -109,19 +108,18 @@ def vector_gaunt_product(x: torch.Tensor, y: torch.Tensor, lmax_out: int | None 
     batch = torch.broadcast_shapes(x.shape[:-2], y.shape[:-2])
     M = math.prod(batch)
     desc = GauntDescription(L1, L2, L3)
-    t = gaunt_tables("grid", desc, x.dtype, x.device)
     n_theta, n_phi = desc.grid_size
+    grid_out = sphere_grid(L3, n_theta, n_phi, x.dtype, x.device)
 
-    def components(v: torch.Tensor, L: int, name: str) -> torch.Tensor:  # [..., D, c] -> [n_phi, n_theta, 3, M, c]
+    def components(v: torch.Tensor, L: int) -> torch.Tensor:  # [..., D, c] -> [n_phi, n_theta, 3, M, c]
         c = v.shape[-1]
         flat = v.expand(batch + v.shape[-2:]).reshape(M, -1, c).transpose(0, 1).reshape(v.shape[-2], M * c)
         sh = (vsh_to_components(L, x.dtype, x.device) @ flat).view(3, (L + 1) ** 2, M * c).transpose(0, 1)
-        values = synthesis(sh, t[f"legendre{name}"], t[f"fourier{name}"], t[f"gather{name}"])
-        return values.view(n_phi, n_theta, 3, M, c)
+        return sphere_grid(L, n_theta, n_phi, x.dtype, x.device).to_grid(sh).view(n_phi, n_theta, 3, M, c)
 
-    W = torch.linalg.cross(components(x, L1, "1"), components(y, L2, "2"), dim=2)  # [n_phi, n_theta, 3, M, C]
-    sh = analysis(W.reshape(n_phi, n_theta, 3 * M * C), t["legendre_out"], t["fourier_out"])
-    sh = from_order_major(sh, t["scatter_out"], (3, M * C))  # [3, K3, M C]
+    W = torch.linalg.cross(components(x, L1), components(y, L2), dim=2)  # [n_phi, n_theta, 3, M, C]
+    sh = grid_out.from_grid(W.reshape(n_phi, n_theta, 3 * M * C))
+    sh = from_order_major(sh, grid_out.scatter, (3, M * C))  # [3, K3, M C]
     z = vsh_to_components(L3, x.dtype, x.device).T @ sh.reshape(-1, M * C)  # [D3, M C]
     return z.view(-1, M, C).transpose(0, 1).reshape(batch + (z.shape[0], C))
 
@@ -140,9 +138,9 @@ class VectorGauntProduct(torch.nn.Module):
         self.lmax_out = lmax1 + lmax2 if lmax_out is None else check_degree("lmax_out", lmax_out, maximum=lmax1 + lmax2)
         self.irreps_in1, self.irreps_in2 = vsh_irreps(lmax1, p1), vsh_irreps(lmax2, p2)
         self.irreps_out = vsh_irreps(self.lmax_out, p1 * p2)
-        gaunt_tables(
-            "grid", GauntDescription(lmax1, lmax2, self.lmax_out), torch.get_default_dtype(), torch.device("cpu")
-        )
+        n_theta, n_phi = GauntDescription(lmax1, lmax2, self.lmax_out).grid_size
+        for L in (lmax1, lmax2, self.lmax_out):  # build the tables now, not while torch.compile traces
+            sphere_grid(L, n_theta, n_phi, torch.get_default_dtype())
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``x [..., 3(L1+1)**2, C]``, ``y [..., 3(L2+1)**2, C or 1]`` -> ``[..., 3(L3+1)**2, C]``."""
