@@ -206,6 +206,14 @@ def test_many_body_equivariance_and_methods_agree(method):
     assert (mb(x, element) - reference(x, element)).abs().max() < 1e-10
 
 
+def test_many_body_gradients():
+    mb = ManyBodyInteraction(1, 2, correlation=3, num_elements=2, lmax_out=1).double()
+    x = torch.randn(3, 4, 2, dtype=F64, requires_grad=True)
+    element = torch.tensor([0, 1, 1])
+    assert torch.autograd.gradcheck(lambda x: mb(x, element), (x,))
+    assert torch.autograd.gradgradcheck(lambda x: mb(x, element), (x,))
+
+
 def test_many_body_bad_input():
     mb = ManyBodyInteraction(1, 2, correlation=2, num_elements=2)
     with pytest.raises(ValueError, match=r"element: expected indices in \[0, 2\)"):

@@ -5,7 +5,14 @@ import torch
 
 from torch_gaunt.so3 import spherical_harmonics
 from torch_gaunt.sphere.fourier import _legendre_fourier_coefficients, _sin_moments, fourier_tables
-from torch_gaunt.sphere.grid import analysis_halves, from_order_major, sphere_grid, synthesis_halves
+from torch_gaunt.sphere.grid import (
+    analysis_halves,
+    from_order_major,
+    multiply_halves,
+    sphere_grid,
+    synthesis_halves,
+    to_order_major,
+)
 from torch_gaunt.sphere.quadrature import exact_grid_size, gauss_legendre_grid, sphere_grid_points
 
 F64 = torch.float64
@@ -77,7 +84,7 @@ def test_half_grid_transforms_match_full_grid(L):
     grid = sphere_grid(L, n_theta, n_phi, F64)
     c = torch.randn((L + 1) ** 2, 3, 4, dtype=F64)
     values = grid.to_grid(c).view(n_phi, n_theta * 12)  # [n_phi, n_theta * N]
-    even, odd = synthesis_halves(c, grid.halves)
+    even, odd = synthesis_halves(to_order_major(c, grid.halves["gather"], L), grid.halves)
     half = n_phi // 2
     assert (even + odd - values[:half]).abs().max() < 1e-12
     assert (even - odd - values[half:]).abs().max() < 1e-12
@@ -85,3 +92,19 @@ def test_half_grid_transforms_match_full_grid(L):
     back = from_order_major(analysis_halves(parts, grid.halves, n_theta), grid.halves["scatter"], (3, 4))
     assert (back.transpose(0, 1) - c).abs().max() < 1e-12
     assert sphere_grid(L, n_theta, n_phi + 1, F64).halves is None  # odd n_phi: no half grid
+    # the product of two functions in even/odd form is the even/odd form of the pointwise product
+    d = torch.randn((L + 1) ** 2, 3, 4, dtype=F64)
+    parts_d = synthesis_halves(to_order_major(d, grid.halves["gather"], L), grid.halves)
+    h = values * grid.to_grid(d).view(n_phi, n_theta * 12)
+    expected = torch.stack([h[:half] + h[half:], h[:half] - h[half:]]) / 2
+    assert (multiply_halves(torch.stack([even, odd]), parts_d) - expected).abs().max() < 1e-12
+
+
+def test_multiply_halves_gradients_with_broadcasting():
+    a = torch.randn(2, 3, 4, 5, dtype=F64, requires_grad=True)
+    b = torch.randn(2, 3, 4, 1, dtype=F64, requires_grad=True)  # one channel, broadcast
+    full = lambda p: torch.cat([p[0] + p[1], p[0] - p[1]])  # values on the whole grid
+    product = multiply_halves(a, b)
+    assert (full(product) - full(a) * full(b)).abs().max() < 1e-12
+    assert torch.autograd.gradcheck(multiply_halves, (a, b))
+    assert torch.autograd.gradgradcheck(multiply_halves, (a, b))

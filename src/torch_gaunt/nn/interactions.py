@@ -38,7 +38,15 @@ from ..products.gaunt import METHODS, GauntTensorProduct, gaunt_tables, gaunt_te
 from ..so3.coefficients import gaunt_allowed, gaunt_coefficients
 from ..so3.edge_frame import edge_frame
 from ..so3.spherical_harmonics import spherical_harmonics
-from ..sphere.grid import analysis, from_order_major, order_major_indices, sphere_grid, to_order_major
+from ..sphere.grid import (
+    analysis_halves,
+    from_order_major,
+    multiply_halves,
+    order_major_indices,
+    sphere_grid,
+    synthesis_halves,
+    to_order_major,
+)
 from ..sphere.quadrature import exact_grid_size, sphere_grid_points
 from .linear import SphericalLinear
 from .radial import RadialMLP
@@ -275,7 +283,8 @@ class ManyBodyInteraction(torch.nn.Module):
         self.weights_out = torch.nn.Parameter(
             torch.randn(num_elements, correlation, self.lmax_out + 1, channels) / math.sqrt(correlation)
         )
-        self.n_theta, self.n_phi = exact_grid_size(correlation * lmax + self.lmax_out)
+        self.n_theta, n_phi = exact_grid_size(correlation * lmax + self.lmax_out)
+        self.n_phi = n_phi + n_phi % 2  # even: the transforms run on half grids
         self.register_buffer("degree_in", _degree_index(lmax), persistent=False)
         self.register_buffer("degree_out", _degree_index(self.lmax_out), persistent=False)
 
@@ -288,28 +297,24 @@ class ManyBodyInteraction(torch.nn.Module):
         gradients.
         """
         N, K, C = x.shape
-        L = self.lmax
-        grid_in = sphere_grid(L, self.n_theta, self.n_phi, x.dtype, x.device)
-        grid_out = sphere_grid(self.lmax_out, self.n_theta, self.n_phi, x.dtype, x.device)
-        by_order = to_order_major(x.transpose(0, 1), grid_in.gather, L).view(2 * L + 1, L + 1, N, C)
+        L, Lo, n_theta = self.lmax, self.lmax_out, self.n_theta
+        halves_in = sphere_grid(L, n_theta, self.n_phi, x.dtype, x.device).halves
+        halves_out = sphere_grid(Lo, n_theta, self.n_phi, x.dtype, x.device).halves
+        by_order = to_order_major(x.transpose(0, 1), halves_in["gather"], L).view(2 * L + 2, L + 1, N, C)
         weights = w_in.permute(1, 2, 0, 3)  # [copies, L+1, N, C]
-        factors = []
-        for k in range(weights.shape[0]):
-            partial = torch.bmm(grid_in.legendre, (by_order * weights[k]).view(2 * L + 1, L + 1, N * C))
-            factors.append(grid_in.fourier @ partial.view(2 * L + 1, -1))  # [n_phi, n_theta N C]
-        Lo = self.lmax_out
+        factors = [  # even and odd parts of each weighted copy [2, n_phi/2, n_theta N C]
+            synthesis_halves(by_order * weights[k], halves_in) for k in range(weights.shape[0])
+        ]
         total, start = None, 0
         for nu in range(1, self.correlation + 1):
             p = factors[start]
             for k in range(1, nu):
-                p = p * factors[start + k]
+                p = multiply_halves(p, factors[start + k])
             start += nu
-            block = analysis(
-                p.view(self.n_phi, self.n_theta, N * C), grid_out.legendre_weighted, grid_out.fourier_weighted
-            )
-            weighted = block.view(2 * Lo + 1, Lo + 1, N, C) * w_out[:, nu - 1].permute(1, 0, 2)  # per degree l
+            block = analysis_halves(p, halves_out, n_theta).view(2 * Lo + 2, Lo + 1, N, C)
+            weighted = block * w_out[:, nu - 1].permute(1, 0, 2)  # per degree l
             total = weighted if total is None else total + weighted
-        return from_order_major(total.view(-1, N * C), grid_out.scatter, (N, C))
+        return from_order_major(total.view(-1, N * C), halves_out["scatter"], (N, C))
 
     def _products_pairwise(self, copies: torch.Tensor) -> torch.Tensor:
         products, start = [], 0

@@ -118,15 +118,15 @@ def _half_grid_tables(grid: SphereGrid, n_phi: int) -> dict[str, torch.Tensor]:
     }
 
 
-def synthesis_halves(c: torch.Tensor, halves: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Coefficients ``[K, *cols]`` -> ``[2, n_phi/2, n_theta * N]``: the even-order and odd-order parts ``E, O``
-    on the first half of the φ nodes, so that ``f(φ_j) = E + O`` and ``f(φ_j + π) = E - O``.
+def synthesis_halves(by_order: torch.Tensor, halves: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Parity-ordered coefficients ``[2(L+1), L+1, *cols]`` (:func:`to_order_major` with ``halves["gather"]``)
+    -> ``[2, n_phi/2, n_theta * N]``: the even-order and odd-order parts ``E, O`` on the first half of the φ
+    nodes, so that ``f(φ_j) = E + O`` and ``f(φ_j + π) = E - O``.
 
     ``halves`` is :attr:`SphereGrid.halves`. Half the flops of :func:`synthesis` in its φ transform.
     """
     legendre = halves["legendre"]  # [2(L+1), n_theta, L+1]
-    by_order = c.index_select(0, halves["gather"]).view(legendre.shape[0], legendre.shape[2], -1)
-    partial = torch.bmm(legendre, by_order)  # [2(L+1), n_theta, N]
+    partial = torch.bmm(legendre, by_order.reshape(legendre.shape[0], legendre.shape[2], -1))  # [2(L+1), n_theta, N]
     return torch.bmm(halves["fourier"], partial.view(2, legendre.shape[0] // 2, -1))
 
 
@@ -139,6 +139,38 @@ def analysis_halves(parts: torch.Tensor, halves: dict[str, torch.Tensor], n_thet
     rows = legendre_weighted.shape[0]
     block = torch.bmm(legendre_weighted, coefficients.view(rows, n_theta, -1))  # [2(L+1), L+1, N]
     return block.view(rows * legendre_weighted.shape[1], -1)
+
+
+def multiply_halves(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """The pointwise product of two functions given by their even and odd parts ``[2, ...]`` (as from
+    :func:`synthesis_halves`): ``(a_e b_e + a_o b_o, a_e b_o + a_o b_e)``, shape ``[2, ...]`` (broadcast).
+
+    Its gradients have the same form (``∂/∂a = g ⊙ b``, ``∂/∂b = g ⊙ a``), so backward saves only ``a`` and
+    ``b`` and stays twice differentiable.
+    """
+    return _MultiplyHalves.apply(a, b)
+
+
+class _MultiplyHalves(torch.autograd.Function):
+    @staticmethod
+    def forward(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        out = torch.empty(torch.broadcast_shapes(a.shape, b.shape), dtype=a.dtype, device=a.device)
+        torch.mul(a[0], b[0], out=out[0])
+        out[0].addcmul_(a[1], b[1])
+        torch.mul(a[0], b[1], out=out[1])
+        out[1].addcmul_(a[1], b[0])
+        return out
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(*inputs)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        a, b = ctx.saved_tensors
+        grad_a = multiply_halves(grad, b).sum_to_size(a.shape) if ctx.needs_input_grad[0] else None
+        grad_b = multiply_halves(grad, a).sum_to_size(b.shape) if ctx.needs_input_grad[1] else None
+        return grad_a, grad_b
 
 
 def synthesis(c: torch.Tensor, legendre: torch.Tensor, fourier: torch.Tensor, gather: torch.Tensor) -> torch.Tensor:
@@ -173,11 +205,13 @@ def order_major_indices(lmax: int, device: torch.device | None = None) -> tuple[
 
 
 def to_order_major(coefficients: torch.Tensor, gather: torch.Tensor, lmax: int) -> torch.Tensor:
-    """SH coefficients ``[K, *cols]`` (any strides) -> contiguous ``[2L+1 (m), L+1 (l), prod(cols)]``.
+    """SH coefficients ``[K, *cols]`` (any strides) -> contiguous ``[orders, L+1 (l), prod(cols)]``.
 
-    Entries with ``l < |m|`` hold an arbitrary coefficient; the tables that use the block are zero there.
+    ``gather`` is :attr:`SphereGrid.gather` (orders ``m = -L..L``) or ``SphereGrid.halves["gather"]``
+    (``2(L+1)`` orders, even then odd). Entries with ``l < |m|`` hold an arbitrary coefficient; the tables that
+    use the block are zero there.
     """
-    return coefficients.index_select(0, gather).view(2 * lmax + 1, lmax + 1, -1)
+    return coefficients.index_select(0, gather).view(-1, lmax + 1, coefficients[0].numel())
 
 
 def from_order_major(block: torch.Tensor, scatter: torch.Tensor, cols: tuple[int, int]) -> torch.Tensor:

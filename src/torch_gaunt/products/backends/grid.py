@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import torch
 
-from ...sphere.grid import analysis_halves, from_order_major, sphere_grid, synthesis_halves
+from ...sphere.grid import (
+    analysis_halves,
+    from_order_major,
+    multiply_halves,
+    sphere_grid,
+    synthesis_halves,
+    to_order_major,
+)
 from ..description import GauntDescription
 
 
@@ -19,7 +26,7 @@ def _grid_size(desc: GauntDescription) -> tuple[int, int]:
     return n_theta, n_phi + n_phi % 2  # even, for the half-grid transforms
 
 
-SYNTHESIS = ("gather", "legendre", "fourier")
+SYNTHESIS = ("gather", "legendre", "fourier")  # gather is read by run()
 ANALYSIS = ("fourier_weighted", "legendre_weighted", "scatter")
 
 
@@ -44,9 +51,10 @@ def _halves(t: dict[str, torch.Tensor], name: str, keys: tuple[str, ...]) -> dic
 def run(x: torch.Tensor, y: torch.Tensor, desc: GauntDescription, t: dict[str, torch.Tensor]) -> torch.Tensor:
     n_theta, n_phi = _grid_size(desc)
     _, M, C = x.shape
-    parts_x = synthesis_halves(x, _halves(t, "1", SYNTHESIS)).view(2, n_phi // 2, n_theta, M, C)
-    parts_y = synthesis_halves(y, _halves(t, "2", SYNTHESIS)).view(2, n_phi // 2, n_theta, M, y.shape[-1])
-    # even part E_x E_y + O_x O_y, odd part E_x O_y + O_x E_y
-    product = torch.addcmul(parts_x[:1] * parts_y, parts_x[1:], parts_y.flip(0)).view(2, n_phi // 2, -1)
+    parts_x = synthesis_halves(to_order_major(x, t["gather1"], desc.lmax1), _halves(t, "1", SYNTHESIS))
+    parts_y = synthesis_halves(to_order_major(y, t["gather2"], desc.lmax2), _halves(t, "2", SYNTHESIS))
+    parts_x = parts_x.view(2, n_phi // 2, n_theta, M, C)
+    parts_y = parts_y.view(2, n_phi // 2, n_theta, M, y.shape[-1])
+    product = multiply_halves(parts_x, parts_y).view(2, n_phi // 2, -1)
     block = analysis_halves(product, _halves(t, "_out", ANALYSIS), n_theta)
     return from_order_major(block, t["scatter_out"], (M, C))
