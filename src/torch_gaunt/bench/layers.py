@@ -205,7 +205,10 @@ def _manybody_row(L: int, N: int, C: int, dtype, device, backward: bool, mace_py
 
 # ---- report -----------------------------------------------------------------------------------------------
 OPS = {
-    "interaction": ("ours", [("ours", "ours"), ("e3nn_channelwise", "e3nn uuu"), ("e3nn_fully_connected", "e3nn uvw")]),
+    "interaction": (
+        "e3nn_channelwise",
+        [("ours", "ours"), ("e3nn_channelwise", "e3nn uuu"), ("e3nn_fully_connected", "e3nn uvw")],
+    ),
     "convolution": (
         "e3nn_edge_tp",
         [
