@@ -301,3 +301,15 @@ def test_linear_and_layer_bad_input():
         BesselBasis(0.0)
     with pytest.raises(ValueError, match=r"x: expected shape \[\.\.\., 9, 5\]"):
         EquivariantLayerNorm(2, 5)(torch.randn(2, 9, 4))
+
+
+@pytest.mark.parametrize("lmax, lmax_out, correlation", [(1, 3, 1), (2, 1, 1), (1, 3, 2), (2, 0, 3)])
+def test_many_body_grid_matches_pairwise_products(lmax, lmax_out, correlation):
+    kwargs = dict(correlation=correlation, num_elements=2, lmax_out=lmax_out)
+    grid = ManyBodyInteraction(lmax, 3, method="grid", **kwargs).double()
+    with torch.no_grad():
+        grid.weights_in.normal_()
+    dense = ManyBodyInteraction(lmax, 3, method="dense", **kwargs).double()
+    dense.load_state_dict(grid.state_dict())
+    x, element = torch.randn(5, (lmax + 1) ** 2, 3, dtype=F64), torch.tensor([0, 1, 1, 0, 1])
+    assert (grid(x, element) - dense(x, element)).abs().max() < 1e-10

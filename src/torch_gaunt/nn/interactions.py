@@ -298,15 +298,21 @@ class ManyBodyInteraction(torch.nn.Module):
         """
         N, K, C = x.shape
         L, Lo, n_theta = self.lmax, self.lmax_out, self.n_theta
+        # ν = 1 needs no grid: the weighted copy itself, restricted (or zero-padded) to degree L_out
+        K_low = (min(L, Lo) + 1) ** 2
+        linear = (x[:, :K_low] * w_in[:, 0, self.degree_in[:K_low]]) * w_out[:, 0, self.degree_out[:K_low]]
+        linear = torch.nn.functional.pad(linear, (0, 0, 0, (Lo + 1) ** 2 - K_low))
+        if self.correlation == 1:
+            return linear
         halves_in = sphere_grid(L, n_theta, self.n_phi, x.dtype, x.device).halves
         halves_out = sphere_grid(Lo, n_theta, self.n_phi, x.dtype, x.device).halves
         by_order = to_order_major(x.transpose(0, 1), halves_in["gather"], L).view(2 * L + 2, L + 1, N, C)
         weights = w_in.permute(1, 2, 0, 3)  # [copies, L+1, N, C]
-        factors = [  # even and odd parts of each weighted copy [2, n_phi/2, n_theta N C]
-            synthesis_halves(by_order * weights[k], halves_in) for k in range(weights.shape[0])
+        factors = [  # even and odd parts of each weighted copy [2, n_phi/2, n_theta N C], for ν >= 2
+            synthesis_halves(by_order * weights[k], halves_in) for k in range(1, weights.shape[0])
         ]
         total, start = None, 0
-        for nu in range(1, self.correlation + 1):
+        for nu in range(2, self.correlation + 1):
             p = factors[start]
             for k in range(1, nu):
                 p = multiply_halves(p, factors[start + k])
@@ -314,7 +320,7 @@ class ManyBodyInteraction(torch.nn.Module):
             block = analysis_halves(p, halves_out, n_theta).view(2 * Lo + 2, Lo + 1, N, C)
             weighted = block * w_out[:, nu - 1].permute(1, 0, 2)  # per degree l
             total = weighted if total is None else total + weighted
-        return from_order_major(total.view(-1, N * C), halves_out["scatter"], (N, C))
+        return from_order_major(total.view(-1, N * C), halves_out["scatter"], (N, C)) + linear
 
     def _products_pairwise(self, copies: torch.Tensor) -> torch.Tensor:
         products, start = [], 0
