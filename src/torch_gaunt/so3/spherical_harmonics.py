@@ -122,21 +122,17 @@ def _legendre_rows(cos_theta: torch.Tensor, lmax: int, sin_theta: torch.Tensor |
 
 
 def _spherical_harmonics(x: torch.Tensor, tables: _Tables, normalize: bool, normalization: str) -> torch.Tensor:
-    # Works coefficient-major ([k, N] rows, contiguous in N) and writes each degree into the [N, K] output.
+    # Works coefficient-major on [n] rows (strided views of x) and writes each degree into the [n, K] output.
     lmax = tables.lmax
     batch = x.shape[:-1]
     x = x.reshape(-1, 3)
-    n = x.shape[0]
-    r2 = (x * x).sum(-1, keepdim=True)
-    if normalize:
+    X, Y, Z = x[:, 0], x[:, 1], x[:, 2]
+    r2 = X * X + Y * Y + Z * Z
+    if normalize:  # the inner where keeps the gradient finite at zero vectors, the outer one maps them to 0
         nonzero = r2 > 0
-        r = torch.sqrt(torch.where(nonzero, r2, torch.ones_like(r2)))
-        x = torch.where(nonzero, x / r, torch.zeros_like(x))
+        inverse = torch.where(nonzero, torch.rsqrt(torch.where(nonzero, r2, torch.ones_like(r2))), torch.zeros_like(r2))
+        X, Y, Z = X * inverse, Y * inverse, Z * inverse
         r2 = nonzero.to(x.dtype)
-    rows = x.T.contiguous()
-    X, Y, Z = rows[0], rows[1], rows[2]
-    r2 = r2.reshape(1, n)
-
     # T[m] = Re (z + i x)^m for m > 0, Im (z + i x)^|m| for m < 0, 1 for m = 0; rows m = -L..L
     cos_part, sin_part = [], []
     c, s = Z, X
@@ -146,11 +142,10 @@ def _spherical_harmonics(x: torch.Tensor, tables: _Tables, normalize: bool, norm
         cos_part.append(c)
         sin_part.append(s)
     T = torch.stack(sin_part[::-1] + [torch.ones_like(X)] + cos_part)
-
-    out = x.new_empty((n, (lmax + 1) ** 2))
-    for l, Q in enumerate(_normalized_legendre(Y[None], r2, tables, tables.diag_sh)):
+    out = x.new_empty((x.shape[0], (lmax + 1) ** 2))
+    for l, Q in enumerate(_normalized_legendre(Y[None], r2[None], tables, tables.diag_sh)):
         block = Q.index_select(0, tables.abs_m[l]) * T[lmax - l : lmax + l + 1]  # m = -l..l
-        out[:, l * l : (l + 1) ** 2] = block.T
+        out[:, l * l : (l + 1) ** 2] = block.T  # one strided write per degree: cheaper than transposing [K, n]
     if normalization != "integral":
         out = out * tables.scale[normalization]
     return out.reshape(batch + (out.shape[-1],))
