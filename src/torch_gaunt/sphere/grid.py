@@ -211,7 +211,8 @@ def to_order_major(coefficients: torch.Tensor, gather: torch.Tensor, lmax: int) 
     (``2(L+1)`` orders, even then odd). Entries with ``l < |m|`` hold an arbitrary coefficient; the tables that
     use the block are zero there.
     """
-    return coefficients.index_select(0, gather).view(-1, lmax + 1, coefficients[0].numel())
+    orders = gather.numel() // (lmax + 1)
+    return coefficients.index_select(0, gather).view(orders, lmax + 1, coefficients[0].numel())
 
 
 def from_order_major(block: torch.Tensor, scatter: torch.Tensor, cols: tuple[int, int]) -> torch.Tensor:

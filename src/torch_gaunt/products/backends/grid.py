@@ -26,7 +26,8 @@ def _grid_size(desc: GauntDescription) -> tuple[int, int]:
     return n_theta, n_phi + n_phi % 2  # even, for the half-grid transforms
 
 
-SYNTHESIS = ("gather", "legendre", "fourier")  # gather is read by run()
+# the half-grid tables each side reads
+SYNTHESIS = ("gather", "legendre", "fourier")
 ANALYSIS = ("fourier_weighted", "legendre_weighted", "scatter")
 
 
