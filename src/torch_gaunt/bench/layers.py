@@ -25,7 +25,7 @@ from ..nn import BesselBasis, EquivariantConvolution, FeatureInteraction, ManyBo
 from ..products.description import GauntDescription
 from ..so3.edge_frame import edge_frame
 from ..so3.spherical_tensor import spherical_tensor_irreps
-from .report import format_ms, format_ratio, markdown_table, write_report
+from .report import format_mb, format_ms, format_ratio, markdown_table, write_report
 from .timing import machine_info, measure, progress
 
 
@@ -262,9 +262,7 @@ def _tables(op: str, rows: list[dict], backward: bool) -> list[tuple[str, str]]:
     if backward:
         header = ["L"] + [f"{label} (MB)" for _, label in columns]
         lines = [
-            [str(r["lmax"])]
-            + [f"{r[n]['memory'] / 2**20:.3g}" if n in r and "memory" in r[n] else "–" for n, _ in columns]
-            for r in rows
+            [str(r["lmax"])] + [format_mb(r[n].get("memory")) if n in r else "–" for n, _ in columns] for r in rows
         ]
         sections.append(("Peak memory allocated by one forward + backward", markdown_table(header, lines)))
     return sections

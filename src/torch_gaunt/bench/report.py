@@ -15,6 +15,10 @@ def format_ms(seconds: float | None) -> str:
     return f"{seconds * 1e3:.3g}" if seconds * 1e3 < 100 else f"{seconds * 1e3:.0f}"
 
 
+def format_mb(nbytes: int | None) -> str:
+    return "–" if nbytes is None else f"{nbytes / 2**20:.3g}"
+
+
 def format_ratio(value: float | None) -> str:
     return "–" if value is None else f"{value:.2g}×" if value < 10 else f"{value:.0f}×"
 

@@ -19,7 +19,7 @@ import torch
 from ..products import CGTensorProduct, GauntDescription, GauntTensorProduct, channelwise_instructions
 from ..products.gaunt import select_method
 from ..so3.spherical_tensor import spherical_tensor_irreps
-from .report import format_ms, format_ratio, markdown_table, write_report
+from .report import format_mb, format_ms, format_ratio, markdown_table, write_report
 from .timing import machine_info, measure, progress
 
 OURS = ("dense", "grid", "fourier")
@@ -91,8 +91,7 @@ def _table(rows: list[dict], key: str) -> str:
 def _memory_table(rows: list[dict]) -> str:
     header = ["L"] + [f"{label} (MB)" for _, label in COLUMNS]
     lines = [
-        [str(r["lmax"])] + [f"{r[name]['memory'] / 2**20:.3g}" if name in r else "–" for name, _ in COLUMNS]
-        for r in rows
+        [str(r["lmax"])] + [format_mb(r[name]["memory"]) if name in r else "–" for name, _ in COLUMNS] for r in rows
     ]
     return markdown_table(header, lines)
 

@@ -57,11 +57,12 @@ def _native_stderr_silenced():
         os.close(saved)
 
 
-def peak_memory(step: Callable[[], object], device: torch.device | str = "cpu") -> int:
+def peak_memory(step: Callable[[], object], device: torch.device | str = "cpu") -> int | None:
     """Bytes: the peak of memory allocated on ``device`` during ``step()``, above what was allocated before.
 
     CUDA: the caching allocator's statistics. CPU, where PyTorch keeps no allocator statistics: the running
-    sum of the allocation and free events that the profiler records (``profile_memory=True``).
+    sum of the allocation and free events that the profiler records (``profile_memory=True``); ``None`` if
+    this PyTorch does not expose them.
     """
     if torch.device(device).type == "cuda":
         synchronize(device)
@@ -73,7 +74,10 @@ def peak_memory(step: Callable[[], object], device: torch.device | str = "cpu") 
     activities = [torch.profiler.ProfilerActivity.CPU]
     with _native_stderr_silenced(), torch.profiler.profile(activities=activities, profile_memory=True) as prof:
         step()
-    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    try:
+        events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    except AttributeError:  # the profiler's raw events are not public API; if they move, report no number
+        return None
     events = [e for e in events if e.device_type() == torch.autograd.DeviceType.CPU]
     events.sort(key=lambda e: e.start_ns())
     current = peak = 0
