@@ -89,18 +89,23 @@ def peak_memory(step: Callable[[], object], device: torch.device | str = "cpu") 
 
 def measure(forward: Callable[[], torch.Tensor], params: list[torch.Tensor], device, backward: bool) -> dict:
     """Median seconds of ``forward()`` (under ``no_grad``) and, if ``backward``, of forward + backward of
-    ``forward().sum()`` with the peak memory (bytes) of that step. ``params`` have their gradients reset."""
+    ``forward().sum()``, with the peak memory (bytes) of that step. ``params`` have their gradients reset
+    before each step, and before the memory is measured (so that the new gradients count in full)."""
     with torch.no_grad():
         result = {"forward": time_function(forward, device)}
     if backward:
 
-        def step():
+        def clear_gradients():
             for p in params:
                 p.grad = None
+
+        def step():
+            clear_gradients()
             forward().sum().backward()
 
         result["backward"] = time_function(step, device)
-        result["memory"] = peak_memory(step, device)
+        clear_gradients()
+        result["memory"] = peak_memory(lambda: forward().sum().backward(), device)
     return result
 
 
