@@ -42,7 +42,7 @@ def select_method(lmax1: int, lmax2: int, lmax_out: int, device: torch.device | 
 
     From ``torch-gaunt bench tp`` on a 2-core CPU (``docs/benchmarks/gaunt_tensor_product.md``): the grid
     ties with the dense contraction at L = 1 and wins from L = 2 on, in both protocols (256 x 16 channels and
-    10,000 x 1); the 2D-Fourier method is 5-10x slower than the grid at every degree (it transforms on a
+    10,000 x 1); the 2D-Fourier method is 2.5-20x slower than the grid at every degree (it transforms on a
     ``(2(L1+L2)+1)``-point torus in both angles, in complex arithmetic). So: dense for scalar inputs
     (``L = 0``, where it is one multiply), the grid otherwise. No GPU measurements exist yet; CUDA uses the
     same rule.
