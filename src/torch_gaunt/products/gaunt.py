@@ -40,9 +40,9 @@ def gaunt_tables(
 def select_method(lmax1: int, lmax2: int, lmax_out: int, device: torch.device | str = "cpu") -> str:
     """The executor ``method="auto"`` uses for these degrees on this device.
 
-    From ``torch-gaunt bench tp`` on a 2-core CPU (``docs/benchmarks/gaunt_tensor_product.md``): the grid
-    ties with the dense contraction at L = 1 and wins from L = 2 on, in both protocols (256 x 16 channels and
-    10,000 x 1); the 2D-Fourier method is 2.5-20x slower than the grid at every degree (it transforms on a
+    From ``torch-gaunt bench tp`` on a 2-core CPU (``docs/benchmarks/gaunt_tensor_product.md``): at L = 1 the
+    dense contraction is slightly faster with 256 x 16 channels and the grid 2.4x faster with 10,000 x 1; from
+    L = 2 on the grid wins in both protocols; the 2D-Fourier method is 2.5-20x slower than the grid at every degree (it transforms on a
     ``(2(L1+L2)+1)``-point torus in both angles, in complex arithmetic). So: dense for scalar inputs
     (``L = 0``, where it is one multiply), the grid otherwise. No GPU measurements exist yet; CUDA uses the
     same rule.
