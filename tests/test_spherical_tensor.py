@@ -3,6 +3,7 @@ import torch
 
 from torch_gaunt.so3 import (
     Irreps,
+    degree_index,
     degree_of,
     irreps_to_spherical_tensor,
     lm_index,
@@ -51,3 +52,12 @@ def test_errors():
         irreps_to_spherical_tensor([1.0], "0e")
     with pytest.raises(ValueError, match="t: expected shape"):
         spherical_tensor_to_irreps(torch.randn(2, 4, 3), "2x0e+2x1o")
+
+
+def test_degree_index():
+    assert degree_index(2).tolist() == [0, 1, 1, 1, 2, 2, 2, 2, 2]
+    w = torch.tensor([1.0, 2.0, 3.0])
+    assert w.index_select(0, degree_index(2)).tolist() == [1, 2, 2, 2, 3, 3, 3, 3, 3]
+    assert degree_index(3) is degree_index(3, "cpu")  # cached
+    with pytest.raises(ValueError, match="lmax"):
+        degree_index(-1)

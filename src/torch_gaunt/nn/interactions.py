@@ -38,6 +38,7 @@ from ..products.gaunt import METHODS, GauntTensorProduct, gaunt_tables, gaunt_te
 from ..so3.coefficients import gaunt_allowed, gaunt_coefficients
 from ..so3.edge_frame import edge_frame
 from ..so3.spherical_harmonics import spherical_harmonics
+from ..so3.spherical_tensor import degree_index
 from ..sphere.grid import (
     analysis_halves,
     from_order_major,
@@ -52,12 +53,6 @@ from .linear import SphericalLinear
 from .radial import RadialMLP
 
 __all__ = ["FeatureInteraction", "EquivariantConvolution", "ManyBodyInteraction"]
-
-
-def _degree_index(lmax: int, device=None) -> torch.Tensor:
-    return torch.repeat_interleave(
-        torch.arange(lmax + 1, device=device), torch.arange(1, 2 * lmax + 2, 2, device=device)
-    )
 
 
 class FeatureInteraction(torch.nn.Module):
@@ -116,7 +111,7 @@ class EquivariantConvolution(torch.nn.Module):
         self.channels, self.avg_num_neighbors = channels, float(avg_num_neighbors)
         self.radial = radial
         self.radial_mlp = RadialMLP([num_basis if radial is not None else 1, 64, (lmax_sh + 1) * channels])
-        self.register_buffer("sh_degree", _degree_index(lmax_sh), persistent=False)
+        self.register_buffer("sh_degree", degree_index(lmax_sh).clone(), persistent=False)
         # build the tables now, not while torch.compile traces
         desc, dtype = GauntDescription(lmax_in, lmax_sh, self.lmax_out), torch.get_default_dtype()
         if self.method in ("auto", "grid"):
@@ -285,8 +280,8 @@ class ManyBodyInteraction(torch.nn.Module):
         )
         self.n_theta, n_phi = exact_grid_size(correlation * lmax + self.lmax_out)
         self.n_phi = n_phi + n_phi % 2  # even: the transforms run on half grids
-        self.register_buffer("degree_in", _degree_index(lmax), persistent=False)
-        self.register_buffer("degree_out", _degree_index(self.lmax_out), persistent=False)
+        self.register_buffer("degree_in", degree_index(lmax).clone(), persistent=False)
+        self.register_buffer("degree_out", degree_index(self.lmax_out).clone(), persistent=False)
 
     def _grid(self, x: torch.Tensor, w_in: torch.Tensor, w_out: torch.Tensor) -> torch.Tensor:
         """``x [N, K, C]``, copy weights ``w_in [N, n_copies, L+1, C]``, output weights ``w_out [N, ν_max, L_out+1, C]``

@@ -17,7 +17,7 @@ import torch
 
 from .._checks import check_last_dims, check_tensor
 from ..so3.irreps import Irreps, IrrepsLike
-from ..so3.spherical_tensor import degree_of
+from ..so3.spherical_tensor import degree_index, degree_of
 
 __all__ = ["Linear", "SphericalLinear"]
 
@@ -91,11 +91,7 @@ class SphericalLinear(torch.nn.Module):
         self.lmax, self.channels_in, self.channels_out = lmax, channels_in, channels_out
         self.weight = torch.nn.Parameter(torch.randn(lmax + 1, channels_in, channels_out))
         self.bias = torch.nn.Parameter(torch.zeros(channels_out)) if bias else None
-        self.register_buffer(
-            "degree_index",
-            torch.repeat_interleave(torch.arange(lmax + 1), torch.arange(1, 2 * lmax + 2, 2)),
-            persistent=False,
-        )
+        self.register_buffer("degree_index", degree_index(lmax).clone(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor("x", x, min_dim=2)

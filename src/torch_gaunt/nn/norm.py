@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from .._checks import check_tensor
+from ..so3.spherical_tensor import degree_index
 
 __all__ = ["EquivariantLayerNorm", "EquivariantRMSNorm"]
 
@@ -57,11 +58,7 @@ class EquivariantRMSNorm(torch.nn.Module):
         self.weight = torch.nn.Parameter(torch.ones(lmax + 1, channels)) if affine else None
         balance = torch.cat([torch.full((2 * l + 1,), 1.0 / ((2 * l + 1) * (lmax + 1))) for l in range(lmax + 1)])
         self.register_buffer("balance", balance, persistent=False)
-        self.register_buffer(
-            "degree_index",
-            torch.repeat_interleave(torch.arange(lmax + 1), torch.arange(1, 2 * lmax + 2, 2)),
-            persistent=False,
-        )
+        self.register_buffer("degree_index", degree_index(lmax).clone(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input(self, x)

@@ -12,7 +12,8 @@ the product of the two functions on the sphere, projected back to degree ``L3``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass
 
 from ..so3.coefficients import gaunt_allowed, gaunt_cg_ratio
 from ..so3.irreps import Irreps
@@ -31,18 +32,18 @@ class GauntDescription:
     lmax_out: int
     p1: int = 1
     p2: int = 1
-    paths: tuple[tuple[int, int, int], ...] = field(init=False, repr=False, compare=False)
-    """All ``(l1, l2, l3)`` with a non-zero Gaunt coefficient."""
 
-    def __post_init__(self):
-        paths = tuple(
+    @functools.cached_property
+    def paths(self) -> tuple[tuple[int, int, int], ...]:
+        """All ``(l1, l2, l3)`` with a non-zero Gaunt coefficient (computed on first use: the forward pass
+        builds a description per call and does not need them)."""
+        return tuple(
             (l1, l2, l3)
             for l1 in range(self.lmax1 + 1)
             for l2 in range(self.lmax2 + 1)
             for l3 in range(self.lmax_out + 1)
             if gaunt_allowed(l1, l2, l3)
         )
-        object.__setattr__(self, "paths", paths)
 
     def path_ratios(self) -> dict[tuple[int, int, int], float]:
         """``gaunt_cg_ratio`` of every path: the Gaunt path is this multiple of the CG path."""

@@ -16,7 +16,7 @@ import torch
 
 from .._cache import cached_table
 from .._checks import check_choice, check_degree, check_same_dtype_device, check_tensor
-from ..so3.spherical_tensor import degree_of
+from ..so3.spherical_tensor import degree_index, degree_of
 from .backends import BACKENDS
 from .description import GauntDescription
 
@@ -59,8 +59,7 @@ def _degree_weights(w: torch.Tensor | None, name: str, lmax: int, channels: int)
         raise ValueError(f"{name}: expected shape [{lmax + 1}] or [{lmax + 1}, {channels}], got {tuple(w.shape)}")
     if w.dim() == 1:
         w = w[:, None]
-    counts = torch.arange(1, 2 * lmax + 2, 2, device=w.device)
-    return torch.repeat_interleave(w, counts, dim=0, output_size=(lmax + 1) ** 2)
+    return w.index_select(0, degree_index(lmax, w.device))
 
 
 def gaunt_tensor_product(
@@ -104,8 +103,8 @@ def gaunt_tensor_product(
     C = x.shape[-1]
     if y.shape[-1] not in (C, 1):
         raise ValueError(f"y: expected {C} channels (those of x) or 1 in the last axis, got shape {tuple(y.shape)}")
-    try:
-        batch = torch.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    try:  # torch.broadcast_shapes costs tens of microseconds: skip it in the common case
+        batch = x.shape[:-2] if x.shape[:-2] == y.shape[:-2] else torch.broadcast_shapes(x.shape[:-2], y.shape[:-2])
     except RuntimeError:
         raise ValueError(
             f"x, y: leading dimensions must broadcast, got {tuple(x.shape[:-2])} and {tuple(y.shape[:-2])}"

@@ -20,6 +20,7 @@ from .rotations import (
 )
 from .spherical_harmonics import SphericalHarmonics, spherical_harmonics
 from .spherical_tensor import (
+    degree_index,
     degree_of,
     degree_slice,
     irreps_to_spherical_tensor,

@@ -21,6 +21,7 @@ import math
 
 import torch
 
+from .._cache import cached_table
 from .._checks import check_degree, check_tensor
 from .irreps import Irrep, Irreps, IrrepsLike
 
@@ -28,6 +29,7 @@ __all__ = [
     "num_coefficients",
     "degree_of",
     "degree_slice",
+    "degree_index",
     "lm_index",
     "spherical_tensor_irreps",
     "spherical_tensor_layout",
@@ -54,6 +56,21 @@ def degree_slice(l: int) -> slice:
     """Slice of degree ``l`` in the coefficient axis: ``l*l : (l+1)**2``."""
     l = check_degree("l", l)
     return slice(l * l, (l + 1) ** 2)
+
+
+def degree_index(lmax: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """The degree ``l`` of each coefficient, ``[(lmax+1)**2]`` (long): ``w.index_select(0, degree_index(L))``
+    spreads per-degree values ``w [L+1, ...]`` over the coefficient axis. Cached; do not modify it."""
+    return _degree_index(
+        check_degree("lmax", lmax), torch.device(device) if device is not None else torch.device("cpu")
+    )
+
+
+def _build_degree_index(lmax: int, device: torch.device) -> torch.Tensor:
+    return torch.repeat_interleave(torch.arange(lmax + 1), torch.arange(1, 2 * lmax + 2, 2)).to(device)
+
+
+_degree_index = cached_table(_build_degree_index)
 
 
 def lm_index(l: int, m: int) -> int:

@@ -152,18 +152,17 @@ def multiply_halves(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 class _MultiplyHalves(torch.autograd.Function):
+    # forward(ctx, ...) rather than setup_context: apply() then skips binding the signature on every call
     @staticmethod
-    def forward(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        out = torch.empty(torch.broadcast_shapes(a.shape, b.shape), dtype=a.dtype, device=a.device)
+    def forward(ctx, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(a, b)
+        shape = a.shape if a.shape == b.shape else torch.broadcast_shapes(a.shape, b.shape)
+        out = torch.empty(shape, dtype=a.dtype, device=a.device)
         torch.mul(a[0], b[0], out=out[0])
         out[0].addcmul_(a[1], b[1])
         torch.mul(a[0], b[1], out=out[1])
         out[1].addcmul_(a[1], b[0])
         return out
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(*inputs)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
