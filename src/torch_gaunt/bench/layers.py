@@ -163,7 +163,7 @@ def _convolution_row(L: int, N: int, E: int, C: int, dtype, device, backward: bo
 
 
 # ---- many-body --------------------------------------------------------------------------------------------
-# MACE's time varies 3-5x from one process to the next (its forward: 29 ms in most processes, 100-140 ms in
+# MACE's time varies 3-5x from one process to the next (its forward at L = 2: 17-30 ms in most processes, 100-140 ms in
 # some); we report its best process, which can only flatter MACE.
 MACE_PROCESSES = 3
 
