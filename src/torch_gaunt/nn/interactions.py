@@ -112,14 +112,15 @@ class EquivariantConvolution(torch.nn.Module):
         self.radial = radial
         self.radial_mlp = RadialMLP([num_basis if radial is not None else 1, 64, (lmax_sh + 1) * channels])
         self.register_buffer("sh_degree", degree_index(lmax_sh).clone(), persistent=False)
-        # build the tables now, not while torch.compile traces
+        # build the tables of the chosen path now, not while torch.compile traces
         desc, dtype = GauntDescription(lmax_in, lmax_sh, self.lmax_out), torch.get_default_dtype()
-        if self.method in ("auto", "grid"):
+        if self.implementation == "edge_frame":
+            _edge_frame_gaunt(lmax_in, lmax_sh, self.lmax_out, dtype, torch.device("cpu"))
+        elif self.method in ("auto", "grid"):
             for L in (lmax_in, self.lmax_out):
                 sphere_grid(L, *desc.grid_size, dtype)
         else:
             gaunt_tables(self.method, desc, dtype, torch.device("cpu"))
-        _edge_frame_gaunt(lmax_in, lmax_sh, self.lmax_out, torch.get_default_dtype(), torch.device("cpu"))
 
     def edge_weights(self, edge_vectors: torch.Tensor) -> torch.Tensor:
         """``y_e = R(|r_e|) ⊙ Y(r̂_e)``: ``[E, (L_sh+1)**2, C]``."""
@@ -244,6 +245,12 @@ def _edge_frame_gaunt(
     return T.reshape(2 * M + 1, lmax_out + 1, -1).to(dtype=dtype, device=device)
 
 
+def _fit_degree(t: torch.Tensor, lmax: int) -> torch.Tensor:
+    """``[..., K, C] -> [..., (lmax+1)**2, C]``: drop the degrees above ``lmax``, or pad missing ones with zeros."""
+    K = (lmax + 1) ** 2
+    return t[..., :K, :] if t.shape[-2] >= K else torch.nn.functional.pad(t, (0, 0, 0, K - t.shape[-2]))
+
+
 class ManyBodyInteraction(torch.nn.Module):
     """``x [N, (L+1)**2, C]``, ``element [N]`` -> ``[N, (L_out+1)**2, C]``: Σ over ν = 1..correlation of the
     projected product of ν per-degree reweighted copies of ``x``; every weight depends on the node's element.
@@ -294,9 +301,8 @@ class ManyBodyInteraction(torch.nn.Module):
         N, K, C = x.shape
         L, Lo, n_theta = self.lmax, self.lmax_out, self.n_theta
         # ν = 1 needs no grid: the weighted copy itself, restricted (or zero-padded) to degree L_out
-        K_low = (min(L, Lo) + 1) ** 2
-        linear = (x[:, :K_low] * w_in[:, 0, self.degree_in[:K_low]]) * w_out[:, 0, self.degree_out[:K_low]]
-        linear = torch.nn.functional.pad(linear, (0, 0, 0, (Lo + 1) ** 2 - K_low))
+        K_low = (min(L, Lo) + 1) ** 2  # weight only the degrees that are kept
+        linear = _fit_degree(x[:, :K_low] * w_in[:, 0, self.degree_in[:K_low]], Lo) * w_out[:, 0, self.degree_out]
         if self.correlation == 1:
             return linear
         halves_in = sphere_grid(L, n_theta, self.n_phi, x.dtype, x.device).halves
@@ -325,15 +331,7 @@ class ManyBodyInteraction(torch.nn.Module):
             while len(factors) > 1:  # divide and conquer: multiply neighbours, exact degrees
                 paired = [gaunt_tensor_product(a, b, method=self.method) for a, b in zip(factors[0::2], factors[1::2])]
                 factors = paired + ([factors[-1]] if len(factors) % 2 else [])
-            f = factors[0]
-            L = math.isqrt(f.shape[-2]) - 1
-            if L >= self.lmax_out:
-                f = f[..., : (self.lmax_out + 1) ** 2, :]
-            else:
-                f = torch.cat(
-                    [f, f.new_zeros(f.shape[:-2] + ((self.lmax_out + 1) ** 2 - f.shape[-2], f.shape[-1]))], dim=-2
-                )
-            products.append(f)
+            products.append(_fit_degree(factors[0], self.lmax_out))
         return torch.stack(products)
 
     def forward(self, x: torch.Tensor, element: torch.Tensor) -> torch.Tensor:
