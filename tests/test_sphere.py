@@ -13,7 +13,7 @@ from torch_gaunt.sphere.grid import (
     synthesis_halves,
     to_order_major,
 )
-from torch_gaunt.sphere.quadrature import exact_grid_size, gauss_legendre_grid, sphere_grid_points
+from torch_gaunt.so3.quadrature import exact_grid_size, gauss_legendre_grid, sphere_grid_points
 
 F64 = torch.float64
 

@@ -6,7 +6,7 @@ from e3nn import o3
 
 from conftest import tol
 from torch_gaunt.so3 import SphericalHarmonics, random_rotation, spherical_harmonics, wigner_D_matrix
-from torch_gaunt.sphere.quadrature import exact_grid_size, sphere_grid_points
+from torch_gaunt.so3.quadrature import exact_grid_size, sphere_grid_points
 
 
 @pytest.mark.parametrize("normalization", ["integral", "component", "norm"])

@@ -67,7 +67,9 @@ def test_gradcheck():
 def test_bad_input():
     with pytest.raises(ValueError, match=r"R: expected shape \[\.\.\., 3, 3\]"):
         wigner_D(2, torch.randn(3, 2))
-    with pytest.raises(ValueError, match="lmax: expected a non-negative degree"):
+    with pytest.raises(ValueError, match="l: expected a non-negative degree"):
         wigner_D(-1, torch.eye(3))
+    with pytest.raises(ValueError, match="lmax: expected a non-negative degree"):
+        wigner_D_matrix(-1, torch.eye(3))
     with pytest.raises(ValueError, match="parity"):
         wigner_D(1, torch.eye(3), parity=0)

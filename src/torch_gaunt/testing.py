@@ -21,10 +21,10 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ._checks import check_choice
-from .so3.irreps import Irreps, IrrepsLike, _block_diag
+from .so3.irreps import Irreps, IrrepsLike
 from .so3.rotations import random_rotation
 from .so3.spherical_tensor import spherical_tensor_layout
-from .so3.wigner import wigner_D_blocks
+from .so3.wigner import representation_matrix
 
 __all__ = ["equivariance_error", "equivariance_penalty", "assert_equivariant", "rotate", "random_input"]
 
@@ -41,9 +41,7 @@ def _spherical_D(irreps: Irreps, R: torch.Tensor) -> torch.Tensor:
     for mul, ir in irreps:
         if mul > 0 and parity.setdefault(ir.l, ir.p) != ir.p:
             raise ValueError(f"irreps: a spherical tensor needs one parity per degree, got {irreps}")
-    improper = (torch.linalg.det(R.detach()) < 0)[..., None, None]
-    blocks = wigner_D_blocks(lmax, R)
-    return _block_diag([torch.where(improper, -D, D) if parity.get(l, 1) == -1 else D for l, D in enumerate(blocks)])
+    return representation_matrix([(l, parity.get(l, 1)) for l in range(lmax + 1)], R)
 
 
 def rotate(x: torch.Tensor, irreps: IrrepsLike, R: torch.Tensor, layout: str = "irreps") -> torch.Tensor:

@@ -48,7 +48,7 @@ from ..sphere.grid import (
     synthesis_halves,
     to_order_major,
 )
-from ..sphere.quadrature import exact_grid_size, sphere_grid_points
+from ..so3.quadrature import exact_grid_size, sphere_grid_points
 from .linear import SphericalLinear
 from .radial import RadialMLP
 

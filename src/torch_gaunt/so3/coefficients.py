@@ -21,7 +21,7 @@ import torch
 
 from .._cache import cached_table
 from .._checks import check_degree
-from ..sphere.quadrature import exact_grid_size, sphere_grid_points
+from .quadrature import exact_grid_size, sphere_grid_points
 from .spherical_harmonics import spherical_harmonics
 
 __all__ = ["clebsch_gordan", "gaunt_coefficients", "gaunt_cg_ratio", "triangle", "gaunt_allowed"]

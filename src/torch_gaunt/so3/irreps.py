@@ -22,6 +22,8 @@ from typing import NamedTuple, Union
 
 import torch
 
+from .wigner import representation_matrix
+
 __all__ = ["Irrep", "MulIrrep", "Irreps", "IrrepsLike"]
 
 _IRREP_RE = re.compile(r"^(\d+)([eoy])$")
@@ -105,9 +107,7 @@ class Irrep(tuple):
             ``[..., 2l + 1, 2l + 1]``, the real Wigner-D of ``R`` (see :func:`torch_gaunt.so3.wigner_D`)
             times ``p`` for improper matrices.
         """
-        from .wigner import wigner_D
-
-        return wigner_D(self.l, R, parity=self.p)
+        return representation_matrix([(self.l, self.p)], R)
 
 
 class MulIrrep(NamedTuple):
@@ -258,20 +258,7 @@ class Irreps(tuple):
 
     def D_from_matrix(self, R: torch.Tensor) -> torch.Tensor:
         """Block-diagonal representation ``[..., dim, dim]`` of orthogonal matrices ``R [..., 3, 3]``."""
-        from .wigner import wigner_D_blocks
-
-        if len(self) == 0:
-            return R.new_zeros(R.shape[:-2] + (0, 0))
-        blocks = wigner_D_blocks(self.lmax, R)
-        det = torch.linalg.det(R)
-        improper = det < 0
-        mats = []
-        for mul, ir in self:
-            D = blocks[ir.l]
-            if ir.p == -1:
-                D = torch.where(improper[..., None, None], -D, D)
-            mats.extend([D] * mul)
-        return _block_diag(mats)
+        return representation_matrix([(ir.l, ir.p) for mul, ir in self for _ in range(mul)], R)
 
     # ---- python protocol -----------------------------------------------------------------------
     def __getitem__(self, index):  # type: ignore[override]
@@ -329,15 +316,3 @@ def _parse(text: str) -> tuple[MulIrrep, ...]:
         out.append(MulIrrep(mul, Irrep(match.group(2))))
     return tuple(out)
 
-
-def _block_diag(mats: list[torch.Tensor]) -> torch.Tensor:
-    """Block-diagonal matrix of a list of ``[..., n_i, n_i]`` tensors with equal batch shapes."""
-    batch = torch.broadcast_shapes(*(m.shape[:-2] for m in mats))
-    n = sum(m.shape[-1] for m in mats)
-    out = mats[0].new_zeros(batch + (n, n))
-    start = 0
-    for m in mats:
-        k = m.shape[-1]
-        out[..., start : start + k, start : start + k] = m
-        start += k
-    return out

@@ -38,7 +38,7 @@ import torch
 from .._cache import cached_table
 from .._checks import check_choice, check_degree, check_last_dims, check_tensor
 
-__all__ = ["spherical_harmonics", "SphericalHarmonics"]
+__all__ = ["spherical_harmonics", "SphericalHarmonics", "associated_legendre"]
 
 _NORMALIZATIONS = ("integral", "component", "norm")
 
@@ -108,17 +108,41 @@ def _normalized_legendre(y: torch.Tensor, r2: torch.Tensor, tables: _Tables, dia
         Q_prev2, Q_prev = Q_prev, Q
 
 
-def _legendre_rows(cos_theta: torch.Tensor, lmax: int, sin_theta: torch.Tensor | None = None) -> list[torch.Tensor]:
-    """``P̄_l^m(cos θ)`` for ``l = 0..lmax`` as a list of ``[l + 1, n]`` (``m = 0..l``), for ``cos_theta [n]``.
+def associated_legendre(cos_theta: torch.Tensor, lmax: int, sin_theta: torch.Tensor | None = None) -> torch.Tensor:
+    """Normalised associated Legendre functions ``P̄_l^m(cos θ)`` for ``0 <= m <= l <= lmax``.
 
-    With ``Φ_m`` the ``φ`` part, ``Y_lm = P̄_l^{|m|}(cos θ) Φ_m(φ)`` (see the module docstring). ``sin_theta``
-    defaults to ``sqrt(1 - cos²θ) >= 0``; pass a signed one to extend the functions to ``θ ∈ [0, 2π)``.
+    ``P̄_l^m`` is normalised so that ``Y_lm = P̄_l^{|m|}(cos θ) Φ_m(φ)`` is orthonormal on the sphere, with
+    ``Φ_m = √2 sin(|m|φ), 1, √2 cos(mφ)`` for ``m < 0, = 0, > 0`` (see the module docstring), and has no
+    Condon-Shortley phase: ``P̄_l^m(x) = Q̄_l^m(x) (1 - x²)^{m/2}``.
+
+    Args:
+        cos_theta: ``[...]`` values of ``cos θ`` in ``[-1, 1]``.
+        lmax: largest degree.
+        sin_theta: ``[...]``, defaults to ``sqrt(1 - cos²θ) >= 0``; pass a signed one to extend the functions
+            to ``θ ∈ [0, 2π)``, where ``P̄_l^m(cos θ) sin^m θ`` stays a trigonometric polynomial.
+
+    Returns:
+        ``[..., lmax + 1 (l), lmax + 1 (m)]``, zero where ``m > l``.
+
+    >>> P = associated_legendre(torch.tensor([1.0]), 1)
+    >>> [round(float(v), 4) for v in P.flatten()]  # P̄_0^0 = 1/sqrt(4π), P̄_1^0(1) = sqrt(3/4π), m > l: 0
+    [0.2821, 0.0, 0.4886, 0.0]
     """
+    check_tensor("cos_theta", cos_theta)
+    check_degree("lmax", lmax)
+    if sin_theta is not None:
+        check_tensor("sin_theta", sin_theta)
+        if sin_theta.shape != cos_theta.shape:
+            raise ValueError(f"sin_theta: expected the shape of cos_theta {tuple(cos_theta.shape)}, got {tuple(sin_theta.shape)}")
     tables = _tables(lmax, cos_theta.dtype, cos_theta.device)
-    y = cos_theta[None]
-    sin_theta = torch.sqrt(torch.clamp(1 - y * y, min=0)) if sin_theta is None else sin_theta[None]
-    powers = torch.cat([torch.ones_like(y)] + [sin_theta**m for m in range(1, lmax + 1)])  # [lmax + 1, n]
-    return [Q * powers[: l + 1] for l, Q in enumerate(_normalized_legendre(y, torch.ones_like(y), tables))]
+    shape = cos_theta.shape
+    y = cos_theta.reshape(1, -1)
+    s = torch.sqrt(torch.clamp(1 - y * y, min=0)) if sin_theta is None else sin_theta.reshape(1, -1)
+    powers = torch.cat([torch.ones_like(y)] + [s**m for m in range(1, lmax + 1)])  # [lmax + 1, n]
+    out = y.new_zeros(lmax + 1, lmax + 1, y.shape[1])
+    for l, Q in enumerate(_normalized_legendre(y, torch.ones_like(y), tables)):
+        out[l, : l + 1] = Q * powers[: l + 1]
+    return out.permute(2, 0, 1).reshape(shape + (lmax + 1, lmax + 1))
 
 
 def _spherical_harmonics(x: torch.Tensor, tables: _Tables, normalize: bool, normalization: str) -> torch.Tensor:

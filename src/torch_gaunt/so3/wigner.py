@@ -13,16 +13,19 @@ on a Gauss-Legendre product grid that integrates degree ``2l`` exactly, so it is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from .._cache import cached_table
 from .._checks import check_degree, check_last_dims, check_tensor
-from ..sphere.quadrature import exact_grid_size, sphere_grid_points
+from .quadrature import exact_grid_size, sphere_grid_points
 from .rotations import angles_to_matrix, axis_angle_to_matrix, quaternion_to_matrix
 from .spherical_harmonics import spherical_harmonics
 
 __all__ = [
     "wigner_D",
+    "representation_matrix",
     "wigner_D_blocks",
     "wigner_D_matrix",
     "wigner_D_from_angles",
@@ -61,6 +64,44 @@ def wigner_D_blocks(lmax: int, R: torch.Tensor) -> list[torch.Tensor]:
     return blocks
 
 
+def representation_matrix(irreps: Sequence[tuple[int, int]], R: torch.Tensor) -> torch.Tensor:
+    """Block-diagonal representation of orthogonal matrices on a sum of irreps, one block per entry.
+
+    The block of ``(l, p)`` is ``D^l(R)`` for ``det R > 0`` and ``p D^l(-R)`` for ``det R < 0`` (``-R`` is then a
+    rotation). Every other representation matrix of the library (:func:`wigner_D`, :func:`wigner_D_matrix`,
+    ``Irreps.D_from_matrix``) is this one.
+
+    Args:
+        irreps: ``(l, p)`` per block, in order (repeat an entry for multiplicities).
+        R: ``[..., 3, 3]`` orthogonal matrices.
+
+    Returns:
+        ``[..., Σ (2l+1), Σ (2l+1)]``.
+    """
+    check_tensor("R", R, min_dim=2)
+    check_last_dims("R", R, (3, 3), "rotation matrices")
+    irreps = [(check_degree("l", l), p) for l, p in irreps]
+    for _, p in irreps:
+        if p not in (1, -1):
+            raise ValueError(f"parity: expected +1 or -1, got {p!r}")
+    if not irreps:
+        return R.new_zeros(R.shape[:-2] + (0, 0))
+    blocks = wigner_D_blocks(max(l for l, _ in irreps), R)
+    improper = (torch.linalg.det(R.detach()) < 0)[..., None, None]
+    odd = {l: torch.where(improper, -blocks[l], blocks[l]) for l, p in irreps if p == -1}
+    mats = [odd[l] if p == -1 else blocks[l] for l, p in irreps]
+    if len(mats) == 1:
+        return mats[0]
+    n = sum(m.shape[-1] for m in mats)
+    out = mats[0].new_zeros(mats[0].shape[:-2] + (n, n))
+    start = 0
+    for m in mats:
+        k = m.shape[-1]
+        out[..., start : start + k, start : start + k] = m
+        start += k
+    return out
+
+
 def wigner_D(l: int, R: torch.Tensor, parity: int = 1) -> torch.Tensor:
     """Real Wigner-D matrix ``[..., 2l+1, 2l+1]`` of degree ``l`` for ``R [..., 3, 3]``.
 
@@ -69,10 +110,7 @@ def wigner_D(l: int, R: torch.Tensor, parity: int = 1) -> torch.Tensor:
     """
     if parity not in (1, -1):
         raise ValueError(f"parity: expected +1 or -1, got {parity!r}")
-    D = wigner_D_blocks(l, R)[l]
-    if parity == -1:
-        D = torch.where((torch.linalg.det(R.detach()) < 0)[..., None, None], -D, D)
-    return D
+    return representation_matrix([(l, parity)], R)
 
 
 def wigner_D_matrix(lmax: int, R: torch.Tensor, p: int = 1) -> torch.Tensor:
@@ -81,13 +119,9 @@ def wigner_D_matrix(lmax: int, R: torch.Tensor, p: int = 1) -> torch.Tensor:
     Degree ``l`` has parity ``p (-1)**l`` (``p = 1``: ordinary, like spherical harmonics of a vector).
     Rotate a spherical tensor ``x [..., (L+1)**2, C]`` with ``D @ x``.
     """
-    from .irreps import _block_diag
-
     if p not in (1, -1):
         raise ValueError(f"p: expected +1 or -1, got {p!r}")
-    blocks = wigner_D_blocks(lmax, R)
-    improper = (torch.linalg.det(R.detach()) < 0)[..., None, None]
-    return _block_diag([torch.where(improper, -D, D) if p * (-1) ** l == -1 else D for l, D in enumerate(blocks)])
+    return representation_matrix([(l, p * (-1) ** l) for l in range(check_degree("lmax", lmax) + 1)], R)
 
 
 def wigner_D_from_angles(l: int, alpha: torch.Tensor, beta: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:

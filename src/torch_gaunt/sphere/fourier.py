@@ -23,7 +23,7 @@ import math
 import torch
 
 from .._cache import cached_table
-from ..so3.spherical_harmonics import _legendre_rows
+from ..so3.spherical_harmonics import associated_legendre
 
 __all__ = ["FourierTables", "fourier_tables"]
 
@@ -32,12 +32,12 @@ def _legendre_fourier_coefficients(lmax: int) -> torch.Tensor:
     """``a[k, u, l] = a^{lk}_u`` complex128 ``[lmax+1, 2 lmax+1, lmax+1]`` (``u = -lmax..lmax``), zero for ``l < k``."""
     n = 2 * lmax + 1  # exact: degree <= l < n / 2 in θ
     theta = 2 * math.pi * torch.arange(n, dtype=torch.float64) / n
-    rows = _legendre_rows(torch.cos(theta), lmax, sin_theta=torch.sin(theta))  # [l+1, n] each, signed sin
+    P = associated_legendre(torch.cos(theta), lmax, sin_theta=torch.sin(theta))  # [n, l, k], signed sin θ
     u = torch.arange(-lmax, lmax + 1, dtype=torch.float64)
     dft = torch.exp(-1j * u[:, None] * theta[None, :]) / n  # [n_u, n]
     a = torch.zeros(lmax + 1, n, lmax + 1, dtype=torch.complex128)
     for l in range(lmax + 1):
-        a[: l + 1, :, l] = rows[l].to(torch.complex128) @ dft.T
+        a[: l + 1, :, l] = P[:, l, : l + 1].T.to(torch.complex128) @ dft.T
     return a
 
 

@@ -30,8 +30,8 @@ import math
 import torch
 
 from .._cache import cached_table
-from ..so3.spherical_harmonics import _legendre_rows
-from .quadrature import exact_grid_size, gauss_legendre_grid
+from ..so3.quadrature import exact_grid_size, gauss_legendre_grid
+from ..so3.spherical_harmonics import associated_legendre
 
 __all__ = ["SphereGrid", "sphere_grid"]
 
@@ -59,11 +59,8 @@ class SphereGrid:
         cos_theta, phi, _ = gauss_legendre_grid(n_theta, n_phi, torch.float64)
         _, _, w2d = gauss_legendre_grid(n_theta, 1, torch.float64)
         w_theta = w2d[:, 0] / (2 * math.pi)  # Gauss-Legendre weights in cos θ
-        rows = _legendre_rows(cos_theta, L)  # list of [l+1, n_theta]: P̄_l^m(cos θ) sin^m θ, m = 0..l
-        legendre = torch.zeros(2 * L + 1, n_theta, L + 1, dtype=torch.float64)
-        for l in range(L + 1):
-            for m in range(-l, l + 1):
-                legendre[m + L, :, l] = rows[l][abs(m)]
+        P = associated_legendre(cos_theta, L)  # [n_theta, l, |m|]
+        legendre = P[:, :, torch.arange(-L, L + 1).abs()].permute(2, 0, 1).contiguous()  # [m, n_theta, l]: zero where l < |m|
         m = torch.arange(-L, L + 1, dtype=torch.float64)
         fourier = torch.where(
             m > 0,

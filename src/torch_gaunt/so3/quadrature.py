@@ -19,11 +19,27 @@ import torch
 __all__ = ["exact_grid_size", "gauss_legendre_grid", "sphere_grid_points"]
 
 
-def exact_grid_size(degree: int) -> tuple[int, int]:
-    """Smallest ``(n_theta, n_phi)`` that integrates polynomials of total degree ``degree`` exactly."""
-    if degree < 0:
-        raise ValueError(f"degree: expected a non-negative total degree, got {degree}")
-    return degree // 2 + 1, degree + 1
+def exact_grid_size(degree: int, *, max_order: int = 0, even_phi: bool = False) -> tuple[int, int]:
+    """The grid-size rule: the smallest ``(n_theta, n_phi)`` that integrates a product of spherical harmonics of
+    total degree ``degree`` exactly.
+
+    Gauss-Legendre with ``n_theta`` nodes is exact to degree ``2 n_theta - 1`` in ``cos θ`` and ``n_phi``
+    equispaced angles to frequency ``n_phi - 1`` in ``φ``: so ``n_theta = degree // 2 + 1``, ``n_phi = degree + 1``.
+
+    Args:
+        degree: total degree of the integrand (for a projected product ``f g`` onto degree ``L3``:
+            ``deg f + deg g + L3``).
+        max_order: also keep ``n_phi >= 2 max_order + 1``, so that orders ``|m| <= max_order`` are distinct on the
+            grid (needed to synthesise or project degree ``max_order`` when ``degree`` is smaller).
+        even_phi: round ``n_phi`` up to an even number (the half-grid transforms pair ``φ`` with ``φ + π``).
+
+    >>> exact_grid_size(18), exact_grid_size(18, even_phi=True), exact_grid_size(4, max_order=3)
+    ((10, 19), (10, 20), (3, 7))
+    """
+    if isinstance(degree, bool) or not isinstance(degree, int) or degree < 0:
+        raise ValueError(f"degree: expected a non-negative int total degree, got {degree!r}")
+    n_theta, n_phi = degree // 2 + 1, max(degree + 1, 2 * max_order + 1)
+    return n_theta, n_phi + n_phi % 2 if even_phi else n_phi
 
 
 @functools.cache
