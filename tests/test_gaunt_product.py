@@ -5,7 +5,12 @@ from e3nn import o3
 from conftest import default_float64
 from torch_gaunt.products import GauntDescription, GauntTensorProduct, gaunt_tensor_product
 from torch_gaunt.products.gaunt import METHODS as ALL_METHODS
-from torch_gaunt.so3 import gaunt_cg_ratio, irreps_to_spherical_tensor, spherical_tensor_to_irreps
+from torch_gaunt.so3 import (
+    gaunt_cg_ratio,
+    irreps_to_spherical_tensor,
+    spherical_tensor_irreps,
+    spherical_tensor_to_irreps,
+)
 from torch_gaunt.testing import equivariance_error
 
 METHODS = ["dense", "grid", "fourier"]
@@ -158,7 +163,7 @@ def test_module_compiles_and_follows_dtype():
 
 def test_bad_input():
     x, y = torch.randn(2, 9, 3), torch.randn(2, 4, 3)
-    with pytest.raises(ValueError, match=r"x \(axis -2, coefficients\): expected a size \(L\+1\)\*\*2"):
+    with pytest.raises(ValueError, match=r"x: expected \(L\+1\)\*\*2 coefficients \(1, 4, 9, 16, ...\) in axis -2"):
         gaunt_tensor_product(torch.randn(2, 8, 3), y)
     with pytest.raises(ValueError, match="y: expected 3 channels"):
         gaunt_tensor_product(x, torch.randn(2, 4, 2))
@@ -174,7 +179,27 @@ def test_bad_input():
         gaunt_tensor_product(torch.randn(3, 9, 3), y)
     with pytest.raises(ValueError, match=r"weights1: expected shape \[3\] or \[3, 3\]"):
         gaunt_tensor_product(x, y, weights1=torch.ones(4))
-    with pytest.raises(ValueError, match=r"x: expected shape \[\.\.\., 9, 4\]"):
+    with pytest.raises(ValueError, match=r"x: expected shape \[\.\.\., 9, 4\] \(degree 2\)"):
         GauntTensorProduct(2, 1, channels=4)(x, y)
     with pytest.raises(TypeError, match="x: expected a torch.Tensor"):
         gaunt_tensor_product([1.0], y)
+
+
+@pytest.mark.parametrize("batch", [1, 4, 9, 16])
+def test_e3nn_layout_with_square_batch_is_refused(batch):
+    """[B, irreps.dim] with B a square used to be read as B = (L+1)**2 coefficients: now it fails and says why."""
+    irreps = spherical_tensor_irreps(1, 4)
+    x = torch.randn(batch, irreps.dim)
+    with pytest.raises(ValueError, match="irreps_to_spherical_tensor"):
+        gaunt_tensor_product(x, x)
+    with pytest.raises(ValueError, match="at least 3 dimensions"):
+        GauntTensorProduct(1, 1, channels=4)(x, x)
+    t = irreps_to_spherical_tensor(x, irreps)  # the fix the message points to
+    assert gaunt_tensor_product(t, t, 1).shape == (batch, 4, 4)
+
+
+def test_only_y_broadcasts_over_channels():
+    x, y = torch.randn(2, 4, 1), torch.randn(2, 4, 8)
+    with pytest.raises(ValueError, match="only y broadcasts over channels, so pass the tensor with 8 channels as x"):
+        gaunt_tensor_product(x, y)
+    assert gaunt_tensor_product(y, x).shape == (2, 9, 8)  # the other way round is the supported broadcast

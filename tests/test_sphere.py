@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from torch_gaunt.so3 import spherical_harmonics
+from torch_gaunt.so3.quadrature import exact_grid_size, gauss_legendre_grid, sphere_grid_points
 from torch_gaunt.sphere.fourier import _legendre_fourier_coefficients, _sin_moments, fourier_tables
 from torch_gaunt.sphere.grid import (
     analysis_halves,
@@ -13,7 +14,6 @@ from torch_gaunt.sphere.grid import (
     synthesis_halves,
     to_order_major,
 )
-from torch_gaunt.so3.quadrature import exact_grid_size, gauss_legendre_grid, sphere_grid_points
 
 F64 = torch.float64
 

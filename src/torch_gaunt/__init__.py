@@ -1,6 +1,6 @@
 """torch-gaunt: fast E(3)-equivariant operations through Gaunt tensor products."""
 
-from . import products, so3
+from . import nn, products, so3, sphere, testing
 from .products import (
     CGTensorProduct,
     GauntTensorProduct,
@@ -13,7 +13,10 @@ from .so3 import Irrep, Irreps, spherical_harmonics
 __version__ = "0.1.0.dev0"
 __all__ = [
     "so3",
+    "sphere",
     "products",
+    "nn",
+    "testing",
     "Irrep",
     "Irreps",
     "spherical_harmonics",

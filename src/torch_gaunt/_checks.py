@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 
@@ -49,3 +51,77 @@ def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
     return value  # type: ignore[return-value]
+
+
+def check_parity(name: str, p: object) -> int:
+    """Return ``p`` unless it is not +1 or -1 (``ValueError``)."""
+    if isinstance(p, bool) or p not in (1, -1):
+        raise ValueError(f"{name}: expected a parity of +1 or -1, got {p!r}")
+    return p  # type: ignore[return-value]
+
+
+def check_spherical_tensor(
+    name: str, x: object, *, lmax: int | None = None, channels: int | None = None, min_dim: int = 3
+) -> int:
+    """Check a spherical tensor ``[..., (L+1)**2, C]`` and return its degree ``L``.
+
+    ``min_dim = 3`` asks for a batch axis: a 2-D ``[B, dim]`` tensor is almost always the e3nn layout, and when
+    ``B`` is a square number (1, 4, 9, ...) it would otherwise be read as ``(L+1)**2`` coefficients.
+    """
+    x = check_tensor(name, x)
+    if x.dim() < min_dim:
+        raise ValueError(
+            f"{name}: expected a spherical tensor [batch..., (L+1)**2, C] with at least {min_dim} dimensions, got shape "
+            f"{tuple(x.shape)}. A tensor in the e3nn layout [batch, irreps.dim] must first be converted with "
+            "torch_gaunt.so3.irreps_to_spherical_tensor(x, irreps)"
+        )
+    K = x.shape[-2]
+    L = math.isqrt(K) - 1 if not torch.compiler.is_compiling() else _degree_by_search(K)
+    if K < 1 or (L + 1) ** 2 != K:
+        raise ValueError(
+            f"{name}: expected (L+1)**2 coefficients (1, 4, 9, 16, ...) in axis -2, got shape {tuple(x.shape)}"
+        )
+    if (lmax is not None and L != lmax) or (channels is not None and x.shape[-1] != channels):
+        expected = (
+            f"[..., {(lmax + 1) ** 2 if lmax is not None else '(L+1)**2'}, {channels if channels is not None else 'C'}]"
+        )
+        degree = f" (degree {lmax})" if lmax is not None else ""
+        raise ValueError(f"{name}: expected shape {expected}{degree}, got {tuple(x.shape)}")
+    return L
+
+
+def _degree_by_search(K) -> int:
+    # under torch.compile, K may be a symbolic size that math.isqrt cannot take; comparisons specialise on it
+    L = 0
+    while (L + 1) ** 2 < K:
+        L += 1
+    return L
+
+
+def broadcast_channels(x: torch.Tensor, y: torch.Tensor, x_name: str = "x", y_name: str = "y") -> None:
+    """``y`` has the channels of ``x`` or one channel (broadcast over those of ``x``); ``x`` never broadcasts."""
+    C = x.shape[-1]
+    if y.shape[-1] == C or y.shape[-1] == 1:
+        return
+    hint = (
+        f"; only {y_name} broadcasts over channels, so pass the tensor with {y.shape[-1]} channels as {x_name}"
+        if C == 1
+        else ""
+    )
+    raise ValueError(
+        f"{y_name}: expected {C} channel{'s' if C != 1 else ''} (as {x_name}) or 1 in the last axis, got shape "
+        f"{tuple(y.shape)}{hint}"
+    )
+
+
+def broadcast_batch(x: torch.Tensor, y: torch.Tensor, x_name: str = "x", y_name: str = "y") -> tuple[int, ...]:
+    """The broadcast shape of the batch axes (all but the last two) of two spherical tensors."""
+    bx, by = x.shape[:-2], y.shape[:-2]
+    if bx == by:  # torch.broadcast_shapes costs tens of microseconds: skip it in the common case
+        return tuple(bx)
+    try:
+        return tuple(torch.broadcast_shapes(bx, by))
+    except RuntimeError:
+        raise ValueError(
+            f"{x_name}, {y_name}: leading dimensions must broadcast, got {tuple(bx)} and {tuple(by)}"
+        ) from None

@@ -146,10 +146,8 @@ def _convolution_row(L: int, N: int, E: int, C: int, dtype, device, backward: bo
     edge_index = torch.randint(0, N, (2, E), generator=g).to(device)
     vectors = (pos[edge_index[1].cpu()] - pos[edge_index[0].cpu()]).to(device=device, dtype=dtype)
     x = torch.randn(N, (L + 1) ** 2, C, dtype=dtype, device=device, requires_grad=backward)
-    for name, implementation in (("ours_gaunt", "gaunt"), ("ours_edge_frame", "edge_frame")):
-        conv = EquivariantConvolution(
-            L, L, L, C, radial=BesselBasis(4.0, 8), num_basis=8, implementation=implementation
-        )
+    for name, method in (("ours_gaunt", "auto"), ("ours_edge_frame", "edge_frame")):
+        conv = EquivariantConvolution(L, L, L, C, radial=BesselBasis(4.0, 8), method=method)
         conv = conv.to(device=device, dtype=dtype)
         row[name] = measure(lambda conv=conv: conv(x, vectors, edge_index), [x, *conv.parameters()], device, backward)
     so2 = _SO2Convolution(L, C).to(device=device, dtype=dtype)

@@ -7,3 +7,22 @@ from .interactions import EquivariantConvolution, FeatureInteraction, ManyBodyIn
 from .linear import Linear, SphericalLinear
 from .norm import EquivariantLayerNorm, EquivariantRMSNorm
 from .radial import BesselBasis, GaussianBasis, PolynomialCutoff, RadialMLP, SplineBasis
+
+__all__ = [
+    "Linear",
+    "SphericalLinear",
+    "Gate",
+    "SphereGridActivation",
+    "normalize2mom",
+    "FacetMixing",
+    "EquivariantLayerNorm",
+    "EquivariantRMSNorm",
+    "BesselBasis",
+    "GaussianBasis",
+    "SplineBasis",
+    "PolynomialCutoff",
+    "RadialMLP",
+    "FeatureInteraction",
+    "EquivariantConvolution",
+    "ManyBodyInteraction",
+]

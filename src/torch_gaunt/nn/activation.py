@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from .._checks import check_tensor
+from ..products import pointwise_on_sphere
 from ..so3.irreps import Irreps, IrrepsLike
-from ..sphere.grid import pointwise_on_grid
 
 __all__ = ["Gate", "SphereGridActivation", "normalize2mom"]
 
@@ -161,7 +161,7 @@ class SphereGridActivation(torch.nn.Module):
         if x.shape[-2] != K:
             raise ValueError(f"x: expected shape [..., {K}, C] (degree {self.lmax}), got {tuple(x.shape)}")
         batch, C = x.shape[:-2], x.shape[-1]
-        y = pointwise_on_grid(x.reshape(-1, K, C), self.activation, self.lmax_out, self.resolution)
+        y = pointwise_on_sphere(x.reshape(-1, K, C), self.activation, self.lmax_out, self.resolution)
         return y.reshape(batch + ((self.lmax_out + 1) ** 2, C))
 
     def extra_repr(self) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import torch
 
 from .._checks import check_tensor
-from ..sphere.grid import pointwise_on_grid
+from ..products import pointwise_on_sphere
 from .linear import SphericalLinear
 
 __all__ = ["FacetMixing"]
@@ -60,7 +60,7 @@ class FacetMixing(torch.nn.Module):
             raise ValueError(f"x: expected shape [..., {K}, {self.channels}], got {tuple(x.shape)}")
         batch = x.shape[:-2]
         h = self.up(x).reshape(-1, K, self.hidden)
-        back = pointwise_on_grid(h, self.mlp, self.lmax_out, self.resolution)
+        back = pointwise_on_sphere(h, self.mlp, self.lmax_out, self.resolution)
         return self.down(back).reshape(batch + ((self.lmax_out + 1) ** 2, self.channels))
 
     def extra_repr(self) -> str:

@@ -1,6 +1,40 @@
-"""Tensor products: Gaunt (dense / grid / fourier executors), the vector Gaunt product and the CG reference."""
+"""Tensor products and the descriptions they execute.
+
+- :func:`gaunt_tensor_product` / :class:`GauntTensorProduct`: Gaunt products by the ``dense``, ``grid`` and
+  ``fourier`` executors (``backends/``), ``auto`` picking one with :func:`select_method`;
+- :func:`gaunt_convolution`: Gaunt products of node features with edge harmonics, summed per receiver;
+- :func:`many_body_product`: the ν-fold products of reweighted copies of one spherical tensor;
+- :func:`pointwise_on_sphere`: any pointwise function of spherical functions, on a grid;
+- :func:`vector_gaunt_product`: the cross product of vector fields (the odd paths);
+- :class:`CGTensorProduct`: the Clebsch-Gordan reference with e3nn's semantics.
+"""
 
 from .clebsch_gordan import CGTensorProduct, Instruction, channelwise_instructions, fully_connected_instructions
-from .description import GauntDescription
+from .convolution import CONVOLUTION_METHODS, gaunt_convolution, prepare_convolution
+from .description import GauntDescription, ManyBodyDescription
 from .gaunt import METHODS, GauntTensorProduct, gaunt_tensor_product, select_method
+from .many_body import many_body_product
+from .pointwise import pointwise_on_sphere
 from .vector_gaunt import VectorGauntProduct, vector_gaunt_product, vsh_irreps, vsh_to_components
+
+__all__ = [
+    "gaunt_tensor_product",
+    "GauntTensorProduct",
+    "select_method",
+    "METHODS",
+    "GauntDescription",
+    "gaunt_convolution",
+    "prepare_convolution",
+    "CONVOLUTION_METHODS",
+    "many_body_product",
+    "ManyBodyDescription",
+    "pointwise_on_sphere",
+    "vector_gaunt_product",
+    "VectorGauntProduct",
+    "vsh_irreps",
+    "vsh_to_components",
+    "CGTensorProduct",
+    "Instruction",
+    "channelwise_instructions",
+    "fully_connected_instructions",
+]

@@ -15,8 +15,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from ..so3.coefficients import gaunt_allowed, gaunt_cg_ratio
+from ..so3.coefficients import gaunt_allowed
 from ..so3.irreps import Irreps
+from ..so3.quadrature import exact_grid_size
 from ..so3.spherical_tensor import spherical_tensor_irreps
 
 
@@ -45,10 +46,6 @@ class GauntDescription:
             if gaunt_allowed(l1, l2, l3)
         )
 
-    def path_ratios(self) -> dict[tuple[int, int, int], float]:
-        """``gaunt_cg_ratio`` of every path: the Gaunt path is this multiple of the CG path."""
-        return {path: gaunt_cg_ratio(*path) for path in self.paths}
-
     @property
     def p_out(self) -> int:
         return self.p1 * self.p2
@@ -63,11 +60,35 @@ class GauntDescription:
 
     @property
     def grid_size(self) -> tuple[int, int]:
-        """``(n_theta, n_phi)`` of the smallest grid on which the product is exact up to degree ``L3``.
+        """``(n_theta, n_phi)`` of the smallest half grid on which the product is exact up to degree ``L3``.
 
-        The integrand ``x y Y_l3`` has degree ``L1 + L2 + L3``: Gauss-Legendre with ``n_theta`` nodes is exact to
-        degree ``2 n_theta - 1`` and ``n_phi`` equispaced points keep frequencies ``<= L3`` free of aliasing from
-        the product's frequencies ``<= L1 + L2``.
+        The integrand ``x y Y_l3`` has degree ``L1 + L2 + L3``: :func:`~torch_gaunt.so3.exact_grid_size` (the one
+        grid-size rule), with an even ``n_phi`` for the half-grid transforms.
         """
-        total = self.lmax1 + self.lmax2 + self.lmax_out
-        return total // 2 + 1, total + 1
+        return exact_grid_size(
+            self.lmax1 + self.lmax2 + self.lmax_out, max_order=max(self.lmax1, self.lmax2, self.lmax_out), even_phi=True
+        )
+
+
+@dataclass(frozen=True)
+class ManyBodyDescription:
+    """The ν-fold products ``ν = 1..correlation`` of copies of one spherical tensor of degree ``L``, projected to
+    ``L_out``: ``Σ_ν w_out,ν ⊙ P_{L_out}(Π_{k=1..ν} (w_{ν,k} ⊙ x))``.
+
+    Copy ``k`` of order ``ν`` is entry ``ν(ν-1)/2 + k - 1`` of the copy axis (``num_copies = c(c+1)/2`` in all).
+    """
+
+    lmax: int
+    correlation: int
+    lmax_out: int
+
+    @property
+    def num_copies(self) -> int:
+        return self.correlation * (self.correlation + 1) // 2
+
+    @property
+    def grid_size(self) -> tuple[int, int]:
+        """The half grid on which the highest-order product is exact: its integrand has degree ``c L + L_out``."""
+        return exact_grid_size(
+            self.correlation * self.lmax + self.lmax_out, max_order=max(self.lmax, self.lmax_out), even_phi=True
+        )

@@ -15,12 +15,21 @@ import math
 import torch
 
 from .._cache import cached_table
-from .._checks import check_choice, check_degree, check_same_dtype_device, check_tensor
-from ..so3.spherical_tensor import degree_index, degree_of
+from .._checks import (
+    broadcast_batch,
+    broadcast_channels,
+    check_choice,
+    check_degree,
+    check_parity,
+    check_same_dtype_device,
+    check_spherical_tensor,
+    check_tensor,
+)
+from ..so3.spherical_tensor import degree_index
 from .backends import BACKENDS
 from .description import GauntDescription
 
-__all__ = ["gaunt_tensor_product", "GauntTensorProduct", "gaunt_tables", "select_method", "METHODS"]
+__all__ = ["gaunt_tensor_product", "GauntTensorProduct", "select_method", "METHODS"]
 
 METHODS = ("auto",) + tuple(BACKENDS)
 
@@ -93,22 +102,14 @@ def gaunt_tensor_product(
     ``torch.compile`` the first use must happen outside the compiled region (one eager call, or use
     :class:`GauntTensorProduct`, which prepares them when built or moved).
     """
-    check_tensor("x", x, min_dim=2)
-    check_tensor("y", y, min_dim=2)
+    L1 = check_spherical_tensor("x", x)
+    L2 = check_spherical_tensor("y", y)
     check_same_dtype_device(x=x, y=y)
     check_choice("method", method, METHODS)
-    L1 = degree_of(x.shape[-2], "x (axis -2, coefficients)")
-    L2 = degree_of(y.shape[-2], "y (axis -2, coefficients)")
     L3 = L1 + L2 if lmax_out is None else check_degree("lmax_out", lmax_out, maximum=L1 + L2)
+    broadcast_channels(x, y)
+    batch = broadcast_batch(x, y)
     C = x.shape[-1]
-    if y.shape[-1] not in (C, 1):
-        raise ValueError(f"y: expected {C} channels (those of x) or 1 in the last axis, got shape {tuple(y.shape)}")
-    try:  # torch.broadcast_shapes costs tens of microseconds: skip it in the common case
-        batch = x.shape[:-2] if x.shape[:-2] == y.shape[:-2] else torch.broadcast_shapes(x.shape[:-2], y.shape[:-2])
-    except RuntimeError:
-        raise ValueError(
-            f"x, y: leading dimensions must broadcast, got {tuple(x.shape[:-2])} and {tuple(y.shape[:-2])}"
-        ) from None
     for name, w in (("weights1", weights1), ("weights2", weights2), ("weights_out", weights_out)):
         if w is not None:
             check_same_dtype_device(x=x, **{name: w})
@@ -127,12 +128,10 @@ def gaunt_tensor_product(
         return x.new_zeros(batch + ((L3 + 1) ** 2, C))
     xv = x.expand(batch + x.shape[-2:]).reshape((n_batch,) + x.shape[-2:]).transpose(0, 1)  # [K1, M, C] view
     yv = y.expand(batch + y.shape[-2:]).reshape((n_batch,) + y.shape[-2:]).transpose(0, 1)
-    z = (
-        BACKENDS[method]
-        .run(xv, yv, desc, gaunt_tables(method, desc, x.dtype, x.device))
-        .view(batch + ((L3 + 1) ** 2, C))
-    )
-    return z if w3 is None else z * w3
+    z = BACKENDS[method].run(xv, yv, desc, gaunt_tables(method, desc, x.dtype, x.device))  # [M, K3, C], any strides
+    if w3 is not None:
+        z = z * w3
+    return z.reshape(batch + ((L3 + 1) ** 2, C))
 
 
 class GauntTensorProduct(torch.nn.Module):
@@ -166,8 +165,8 @@ class GauntTensorProduct(torch.nn.Module):
         check_degree("lmax1", lmax1)
         check_degree("lmax2", lmax2)
         lmax_out = lmax1 + lmax2 if lmax_out is None else check_degree("lmax_out", lmax_out, maximum=lmax1 + lmax2)
-        if p1 not in (1, -1) or p2 not in (1, -1):
-            raise ValueError(f"p1, p2: expected +1 or -1, got {p1!r} and {p2!r}")
+        check_parity("p1", p1)
+        check_parity("p2", p2)
         check_choice("method", method, METHODS)
         if weights not in ("per_degree", None):
             raise ValueError(f"weights: expected 'per_degree' or None, got {weights!r}")
@@ -189,8 +188,8 @@ class GauntTensorProduct(torch.nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``x [..., (L1+1)**2, C]``, ``y [..., (L2+1)**2, C or 1]`` -> ``[..., (L3+1)**2, C]``."""
         d = self.description
-        if x.shape[-2:] != ((d.lmax1 + 1) ** 2, self.channels):
-            raise ValueError(f"x: expected shape [..., {(d.lmax1 + 1) ** 2}, {self.channels}], got {tuple(x.shape)}")
+        check_spherical_tensor("x", x, lmax=d.lmax1, channels=self.channels)
+        check_spherical_tensor("y", y, lmax=d.lmax2)
         return gaunt_tensor_product(
             x, y, d.lmax_out, method=self.method, weights1=self.weights1, weights2=self.weights2,
             weights_out=self.weights_out,

@@ -23,6 +23,7 @@ import math
 import torch
 
 from .._cache import cached_table
+from .._safe import safe_ratio, safe_sqrt
 from .wigner import wigner_D_matrix
 
 __all__ = ["EdgeFrame", "edge_frame"]
@@ -51,16 +52,6 @@ def _pair_tables(lmax: int, device: torch.device) -> tuple[torch.Tensor, torch.T
     )
 
 
-def _safe_ratio(num: torch.Tensor, den: torch.Tensor, default: float) -> torch.Tensor:
-    ok = den > 0
-    return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.full_like(num, default))
-
-
-def _safe_sqrt(x: torch.Tensor) -> torch.Tensor:
-    ok = x > 0
-    return torch.where(ok, torch.sqrt(torch.where(ok, x, torch.ones_like(x))), torch.zeros_like(x))
-
-
 def _multiples(cos: torch.Tensor, sin: torch.Tensor, lmax: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``cos(mα), sin(mα)`` for ``m = 0..lmax`` from ``cos α, sin α [E]``: ``[E, lmax+1]`` each."""
     cs, ss = [torch.ones_like(cos)], [torch.zeros_like(sin)]
@@ -80,14 +71,13 @@ class EdgeFrame:
 
     def __init__(self, vectors: torch.Tensor, lmax: int):
         x, y, z = vectors.unbind(-1)
-        rho = _safe_sqrt(x * x + z * z)
-        r = _safe_sqrt(x * x + y * y + z * z)
-        cos_phi, sin_phi = _safe_ratio(z, rho, 1.0), _safe_ratio(x, rho, 0.0)
-        cos_theta, sin_theta = _safe_ratio(y, r, 1.0), _safe_ratio(rho, r, 0.0)
+        rho = safe_sqrt(x * x + z * z)
+        r = safe_sqrt(x * x + y * y + z * z)
+        cos_phi, sin_phi = safe_ratio(z, rho, 1.0), safe_ratio(x, rho, 0.0)
+        cos_theta, sin_theta = safe_ratio(y, r, 1.0), safe_ratio(rho, r, 0.0)
         self.lmax = lmax
         self.phi = _multiples(cos_phi, sin_phi, lmax)
         self.theta = _multiples(cos_theta, sin_theta, lmax)
-        self.dtype, self.device = vectors.dtype, vectors.device
 
     def _about_y(self, x: torch.Tensor, angle: tuple[torch.Tensor, torch.Tensor], inverse: bool) -> torch.Tensor:
         L = int(math.isqrt(x.shape[1])) - 1

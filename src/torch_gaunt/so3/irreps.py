@@ -315,4 +315,3 @@ def _parse(text: str) -> tuple[MulIrrep, ...]:
         mul = int(match.group(1)) if match.group(1) is not None else 1
         out.append(MulIrrep(mul, Irrep(match.group(2))))
     return tuple(out)
-

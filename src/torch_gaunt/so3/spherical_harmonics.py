@@ -133,7 +133,9 @@ def associated_legendre(cos_theta: torch.Tensor, lmax: int, sin_theta: torch.Ten
     if sin_theta is not None:
         check_tensor("sin_theta", sin_theta)
         if sin_theta.shape != cos_theta.shape:
-            raise ValueError(f"sin_theta: expected the shape of cos_theta {tuple(cos_theta.shape)}, got {tuple(sin_theta.shape)}")
+            raise ValueError(
+                f"sin_theta: expected the shape of cos_theta {tuple(cos_theta.shape)}, got {tuple(sin_theta.shape)}"
+            )
     tables = _tables(lmax, cos_theta.dtype, cos_theta.device)
     shape = cos_theta.shape
     y = cos_theta.reshape(1, -1)

@@ -30,10 +30,22 @@ import math
 import torch
 
 from .._cache import cached_table
-from ..so3.quadrature import exact_grid_size, gauss_legendre_grid
+from .._checks import check_degree, check_spherical_tensor, check_tensor
+from ..so3.quadrature import gauss_legendre_grid
 from ..so3.spherical_harmonics import associated_legendre
 
-__all__ = ["SphereGrid", "sphere_grid"]
+__all__ = [
+    "to_sphere_grid",
+    "from_sphere_grid",
+    "SphereGrid",
+    "sphere_grid",
+    "synthesis_halves",
+    "analysis_halves",
+    "multiply_halves",
+    "order_major_indices",
+    "to_order_major",
+    "from_order_major",
+]
 
 
 class SphereGrid:
@@ -60,7 +72,9 @@ class SphereGrid:
         _, _, w2d = gauss_legendre_grid(n_theta, 1, torch.float64)
         w_theta = w2d[:, 0] / (2 * math.pi)  # Gauss-Legendre weights in cos θ
         P = associated_legendre(cos_theta, L)  # [n_theta, l, |m|]
-        legendre = P[:, :, torch.arange(-L, L + 1).abs()].permute(2, 0, 1).contiguous()  # [m, n_theta, l]: zero where l < |m|
+        legendre = (
+            P[:, :, torch.arange(-L, L + 1).abs()].permute(2, 0, 1).contiguous()
+        )  # [m, n_theta, l]: zero where l < |m|
         m = torch.arange(-L, L + 1, dtype=torch.float64)
         fourier = torch.where(
             m > 0,
@@ -212,26 +226,13 @@ def to_order_major(coefficients: torch.Tensor, gather: torch.Tensor, lmax: int) 
 
 
 def from_order_major(block: torch.Tensor, scatter: torch.Tensor, cols: tuple[int, int]) -> torch.Tensor:
-    """Order-major ``[(2L+1)(L+1), M * C]`` -> SH layout ``[M, K, C]`` (one copy)."""
-    M, C = cols
-    return block.view(-1, M, C).transpose(0, 1).index_select(1, scatter)
+    """Order-major ``[rows, M * C]`` -> SH layout ``[M, K, C]``, as a transposed view of one contiguous gather.
 
-
-def pointwise_on_grid(x: torch.Tensor, fn, lmax_out: int, resolution: int) -> torch.Tensor:
-    """Project ``fn`` of the functions ``x`` describes: ``[M, (L+1)**2, C] -> [M, (L_out+1)**2, C]``.
-
-    ``fn`` receives the grid values ``[n_phi, n_theta, M, C]`` and returns values ``[n_phi, n_theta, M, C']``
-    (it may mix channels at each point). The grid integrates degree ``resolution`` exactly.
+    The result has strides ``(C, M C, 1)``: the next elementwise op (or ``.contiguous()``) makes it contiguous.
+    Gathering whole rows and transposing once is 2-3x faster than gathering along the middle axis.
     """
-    M, K, _ = x.shape
-    lmax = math.isqrt(K) - 1
-    n_theta, n_phi = exact_grid_size(resolution)
-    n_phi = max(n_phi, 2 * max(lmax, lmax_out) + 1)
-    grid_in = sphere_grid(lmax, n_theta, n_phi, x.dtype, x.device)
-    grid_out = sphere_grid(lmax_out, n_theta, n_phi, x.dtype, x.device)
-    values = fn(grid_in.to_grid(x.transpose(0, 1)).view(n_phi, n_theta, M, -1))
-    C_out = values.shape[-1]
-    return from_order_major(grid_out.from_grid(values.reshape(n_phi, n_theta, M * C_out)), grid_out.scatter, (M, C_out))
+    M, C = cols
+    return block.index_select(0, scatter).view(-1, M, C).transpose(0, 1)
 
 
 _sphere_grid = cached_table(SphereGrid)
@@ -242,3 +243,53 @@ def sphere_grid(
 ) -> SphereGrid:
     """The cached :class:`SphereGrid` for ``(lmax, n_theta, n_phi, dtype, device)``."""
     return _sphere_grid(lmax, n_theta, n_phi, dtype, torch.device(device))
+
+
+def to_sphere_grid(x: torch.Tensor, n_theta: int, n_phi: int) -> torch.Tensor:
+    """Values of the functions ``Σ_lm x[..., lm, c] Y_lm`` at the points of the grid.
+
+    Args:
+        x: ``[..., (L+1)**2, C]`` with at least one batch axis.
+        n_theta, n_phi: grid size (see :func:`~torch_gaunt.so3.exact_grid_size`); ``n_phi >= 2L + 1``.
+
+    Returns:
+        ``[..., n_theta, n_phi, C]``, at the points ``sphere_grid_points(n_theta, n_phi)`` (ascending ``cos θ``).
+    """
+    L = check_spherical_tensor("x", x)
+    _check_grid(n_theta, n_phi, L)
+    batch, K, C = x.shape[:-2], x.shape[-2], x.shape[-1]
+    flat = x.reshape(-1, K, C)
+    values = sphere_grid(L, n_theta, n_phi, x.dtype, x.device).to_grid(flat.transpose(0, 1))
+    return values.view(n_phi, n_theta, -1, C).permute(2, 1, 0, 3).reshape(batch + (n_theta, n_phi, C))
+
+
+def from_sphere_grid(values: torch.Tensor, lmax: int) -> torch.Tensor:
+    """Coefficients up to degree ``lmax`` of functions given by their values on a grid, by its quadrature.
+
+    Exact (the inverse of :func:`to_sphere_grid`) for functions of degree ``d`` when the grid integrates degree
+    ``d + lmax`` exactly.
+
+    Args:
+        values: ``[..., n_theta, n_phi, C]`` with at least one batch axis.
+        lmax: degree of the result; the grid needs ``n_phi >= 2 lmax + 1``.
+
+    Returns:
+        ``[..., (lmax+1)**2, C]``.
+    """
+    check_tensor("values", values, min_dim=4)
+    check_degree("lmax", lmax)
+    n_theta, n_phi, C = values.shape[-3:]
+    _check_grid(n_theta, n_phi, lmax)
+    batch = values.shape[:-3]
+    flat = values.reshape(-1, n_theta, n_phi, C).permute(2, 1, 0, 3)  # [n_phi, n_theta, M, C]
+    M = flat.shape[2]
+    grid = sphere_grid(lmax, n_theta, n_phi, values.dtype, values.device)
+    out = from_order_major(grid.from_grid(flat.reshape(n_phi, n_theta, M * C)), grid.scatter, (M, C))
+    return out.reshape(batch + ((lmax + 1) ** 2, C))
+
+
+def _check_grid(n_theta: int, n_phi: int, lmax: int) -> None:
+    if n_theta < 1 or n_phi < 2 * lmax + 1:
+        raise ValueError(
+            f"n_theta, n_phi: expected n_theta >= 1 and n_phi >= 2 L + 1 = {2 * lmax + 1}, got ({n_theta}, {n_phi})"
+        )

@@ -1,9 +1,11 @@
-"""Sphere-grid executor (Xie et al., ICML 2025): synthesise both inputs on a Gauss-Legendre x equispaced grid
-sized for the requested output degree, multiply pointwise, integrate back. O(L^3) per channel.
+"""Sphere-grid executor (Xie et al., ICML 2025): synthesise the factors on a Gauss-Legendre x equispaced grid sized
+for the requested output degree, multiply pointwise, integrate back. O(L^3) per channel.
 
-The grid has an even number of φ nodes, so every transform runs on half of them (``φ_j`` and ``φ_j + π``
-share the work; see :mod:`torch_gaunt.sphere.grid`), and the pointwise product is taken in that form:
-``(E_x E_y + O_x O_y, E_x O_y + O_x E_y)``.
+The grid has an even number of φ nodes, so every transform runs on half of them (``φ_j`` and ``φ_j + π`` share
+the work; see :mod:`torch_gaunt.sphere.grid`), and pointwise products are taken in that form:
+``(E_x E_y + O_x O_y, E_x O_y + O_x E_y)``. :func:`synthesize`, :func:`multiply_halves` and :func:`project` are the
+one pipeline that every grid product of the library (two factors here, ν factors in
+:mod:`~torch_gaunt.products.many_body`) runs through.
 """
 
 from __future__ import annotations
@@ -20,42 +22,50 @@ from ...sphere.grid import (
 )
 from ..description import GauntDescription
 
-
-def _grid_size(desc: GauntDescription) -> tuple[int, int]:
-    n_theta, n_phi = desc.grid_size
-    return n_theta, n_phi + n_phi % 2  # even, for the half-grid transforms
+__all__ = ["tables", "run", "half_grid", "order_major", "synthesize", "multiply_halves", "project", "spherical_layout"]
 
 
-# the half-grid tables each side reads
-SYNTHESIS = ("gather", "legendre", "fourier")
-ANALYSIS = ("fourier_weighted", "legendre_weighted", "scatter")
+def half_grid(lmax: int, grid_size: tuple[int, int], dtype: torch.dtype, device: torch.device) -> dict:
+    """Half-grid tables (:attr:`~torch_gaunt.sphere.grid.SphereGrid.halves`) of degree ``lmax`` on ``grid_size``."""
+    return sphere_grid(lmax, *grid_size, dtype, device).halves
 
 
-def tables(desc: GauntDescription, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
+def order_major(coefficients: torch.Tensor, halves: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Coefficients ``[K, *cols]`` (any strides) -> the parity-ordered block ``[2(L+1), L+1, prod(cols)]``, where the
+    degree ``l`` is an axis of its own (per-degree weights broadcast over it)."""
+    return to_order_major(coefficients, halves["gather"], halves["legendre"].shape[-1] - 1)
+
+
+def synthesize(block: torch.Tensor, halves: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Block ``[2(L+1), L+1, *cols]`` -> even/odd parts ``[2, n_phi/2, n_theta * prod(cols)]`` of the functions."""
+    return synthesis_halves(block, halves)
+
+
+def project(parts: torch.Tensor, halves: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Even/odd parts ``[2, n_phi/2, n_theta * N]`` -> block ``[2(L+1), L+1, N]`` of the projection on degree ``L``."""
+    legendre_weighted = halves["legendre_weighted"]  # [2(L+1), L+1, n_theta]
+    block = analysis_halves(parts, halves, legendre_weighted.shape[-1])
+    return block.view(legendre_weighted.shape[0], legendre_weighted.shape[1], -1)
+
+
+def spherical_layout(block: torch.Tensor, halves: dict[str, torch.Tensor], cols: tuple[int, int]) -> torch.Tensor:
+    """Block ``[2(L+1), L+1, M * C]`` -> coefficients ``[M, (L+1)**2, C]`` (a transposed view)."""
+    return from_order_major(block.reshape(-1, cols[0] * cols[1]), halves["scatter"], cols)
+
+
+def tables(desc: GauntDescription, dtype: torch.dtype, device: torch.device) -> dict[str, dict[str, torch.Tensor]]:
     """Half-grid tables of both inputs (synthesis) and of the output (weighted analysis)."""
-    n_theta, n_phi = _grid_size(desc)
-    out = {}
-    for name, lmax, keys in (
-        ("1", desc.lmax1, SYNTHESIS),
-        ("2", desc.lmax2, SYNTHESIS),
-        ("_out", desc.lmax_out, ANALYSIS),
-    ):
-        halves = sphere_grid(lmax, n_theta, n_phi, dtype, device).halves
-        out.update({f"{key}{name}": halves[key] for key in keys})
-    return out
+    size = desc.grid_size
+    return {
+        name: half_grid(L, size, dtype, device)
+        for name, L in (("x", desc.lmax1), ("y", desc.lmax2), ("z", desc.lmax_out))
+    }
 
 
-def _halves(t: dict[str, torch.Tensor], name: str, keys: tuple[str, ...]) -> dict[str, torch.Tensor]:
-    return {key: t[f"{key}{name}"] for key in keys}
-
-
-def run(x: torch.Tensor, y: torch.Tensor, desc: GauntDescription, t: dict[str, torch.Tensor]) -> torch.Tensor:
-    n_theta, n_phi = _grid_size(desc)
+def run(x: torch.Tensor, y: torch.Tensor, desc: GauntDescription, t: dict) -> torch.Tensor:
+    n_theta, n_phi = desc.grid_size
     _, M, C = x.shape
-    parts_x = synthesis_halves(to_order_major(x, t["gather1"], desc.lmax1), _halves(t, "1", SYNTHESIS))
-    parts_y = synthesis_halves(to_order_major(y, t["gather2"], desc.lmax2), _halves(t, "2", SYNTHESIS))
-    parts_x = parts_x.view(2, n_phi // 2, n_theta, M, C)
-    parts_y = parts_y.view(2, n_phi // 2, n_theta, M, y.shape[-1])
+    parts_x = synthesize(order_major(x, t["x"]), t["x"]).view(2, n_phi // 2, n_theta, M, C)
+    parts_y = synthesize(order_major(y, t["y"]), t["y"]).view(2, n_phi // 2, n_theta, M, y.shape[-1])
     product = multiply_halves(parts_x, parts_y).view(2, n_phi // 2, -1)
-    block = analysis_halves(product, _halves(t, "_out", ANALYSIS), n_theta)
-    return from_order_major(block, t["scatter_out"], (M, C))
+    return spherical_layout(project(product, t["z"]), t["z"], (M, C))

@@ -1,0 +1,193 @@
+r"""The equivariant convolution: Gaunt products of node features with the harmonics of each edge, summed per receiver.
+
+.. math::  m_i = \sum_{e:\, j \to i} x_j \otimes_{\text{Gaunt}} \big(R_e \odot Y(\hat r_e)\big),
+
+where ``R_e [L_sh + 1, C]`` weighs each degree and channel of the edge's harmonics (a radial network's output). The
+sum is taken with ``index_add`` (no dense adjacency). Executors, all equal to rounding:
+
+- ``"grid"``: projection is linear, ``Σ_e P(f_j g_e) = P(Σ_e f_j g_e)``: node features are synthesised once per
+  node, each edge's function ``g_e(s) = Σ_l R_l (2l+1)/4π P_l(r̂_e · s)`` (addition theorem) is formed directly on
+  the grid, products are summed per receiver on the grid, and each node is projected once.
+- ``"edge_frame"`` (eSCN's trick with Gaunt coefficients): rotate ``x_j`` so that the edge is the polar axis, where
+  ``Y(ŷ)`` has only ``m = 0`` terms and ``G(l1 m, l2 0, l3 m')`` vanishes unless ``m = m'``, multiply per order
+  ``m``, and rotate back (:mod:`torch_gaunt.so3.edge_frame`, no per-edge Wigner matrices).
+- ``"dense"``, ``"fourier"``: one :func:`~torch_gaunt.products.gaunt_tensor_product` per edge.
+- ``"auto"``: :func:`~torch_gaunt.products.select_method` of ``(L_in, L_sh, L_out)``, where ``"grid"`` means the
+  per-node grid executor above.
+
+A zero-length edge has no direction: its harmonics are taken as ``Y_0`` alone (degrees ``l > 0`` get no weight),
+with finite first and second derivatives.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .._cache import cached_table
+from .._checks import check_choice, check_degree, check_same_dtype_device, check_spherical_tensor, check_tensor
+from .._safe import safe_norm
+from ..so3.coefficients import gaunt_allowed, gaunt_coefficients
+from ..so3.edge_frame import edge_frame
+from ..so3.quadrature import sphere_grid_points
+from ..so3.spherical_harmonics import spherical_harmonics
+from ..so3.spherical_tensor import degree_index
+from ..sphere.grid import from_order_major, order_major_indices, sphere_grid, to_order_major
+from .description import GauntDescription
+from .gaunt import METHODS, gaunt_tables, gaunt_tensor_product, select_method
+
+__all__ = ["gaunt_convolution", "prepare_convolution", "CONVOLUTION_METHODS"]
+
+CONVOLUTION_METHODS = METHODS + ("edge_frame",)
+
+
+def gaunt_convolution(
+    x: torch.Tensor,
+    radial: torch.Tensor,
+    vectors: torch.Tensor,
+    edge_index: torch.Tensor,
+    lmax_out: int,
+    *,
+    method: str = "auto",
+    chunk_size: int = 4096,
+) -> torch.Tensor:
+    """Sum over edges ``j -> i`` of the Gaunt products ``x_j ⊗ (R_e ⊙ Y(r̂_e))``, per receiver ``i``.
+
+    Args:
+        x: node features ``[N, (L_in+1)**2, C]``.
+        radial: per-edge weights of each degree of the edge harmonics ``[E, L_sh+1, C]`` (or ``[E, L_sh+1, 1]``).
+        vectors: edge vectors ``[E, 3]`` (any length; zero-length edges keep only ``Y_0``).
+        edge_index: ``[2, E]`` integers, ``edge_index[0]`` the senders ``j``, ``edge_index[1]`` the receivers ``i``.
+        lmax_out: degree of the messages, ``<= L_in + L_sh``.
+        method: one of :data:`CONVOLUTION_METHODS` (see the module docstring).
+        chunk_size: edges handled at a time by the grid and edge-frame executors (bounds their memory).
+
+    Returns:
+        ``[N, (L_out+1)**2, C]``, zero for nodes that receive no edge. Not divided by any neighbour count.
+    """
+    L1 = check_spherical_tensor("x", x)
+    N, _, C = x.shape
+    check_tensor("radial", radial, min_dim=3)
+    check_tensor("vectors", vectors, min_dim=2)
+    check_same_dtype_device(x=x, radial=radial, vectors=vectors)
+    check_choice("method", method, CONVOLUTION_METHODS)
+    if not isinstance(edge_index, torch.Tensor) or edge_index.dtype not in (torch.int32, torch.int64):
+        raise TypeError(f"edge_index: expected an integer tensor [2, E], got {type(edge_index).__name__}")
+    E, L2 = vectors.shape[0], radial.shape[1] - 1
+    if vectors.shape != (E, 3) or edge_index.shape != (2, E) or radial.shape[0] != E or radial.shape[2] not in (1, C):
+        raise ValueError(
+            f"vectors, edge_index, radial: expected shapes [E, 3], [2, E] and [E, L_sh+1, {C} or 1] with one E, got "
+            f"{tuple(vectors.shape)}, {tuple(edge_index.shape)} and {tuple(radial.shape)}"
+        )
+    if E and (int(edge_index.min()) < 0 or int(edge_index.max()) >= N):
+        raise ValueError(
+            f"edge_index: expected node indices in [0, {N}), got values in [{int(edge_index.min())}, {int(edge_index.max())}]"
+        )
+    L3 = check_degree("lmax_out", lmax_out, maximum=L1 + L2)
+    if E == 0:
+        return x.new_zeros(N, (L3 + 1) ** 2, C)
+    if method == "auto":
+        method = select_method(L1, L2, L3, x.device)
+    length = safe_norm(vectors)
+    # a zero-length edge has no direction: only Y_0 (which the harmonics of a zero vector already are) is weighted
+    keep = (length[:, None] > 0) | (torch.arange(L2 + 1, device=x.device) == 0)
+    radial = radial * keep[..., None].to(radial.dtype)
+    if method == "grid":
+        return _on_grid(x, radial, vectors, length, edge_index, L3, chunk_size)
+    if method == "edge_frame":
+        out = x.new_zeros(N, (L3 + 1) ** 2, C)
+        for start in range(0, E, chunk_size):
+            sl = slice(start, start + chunk_size)
+            messages = _edge_frame_messages(x[edge_index[0, sl]], radial[sl], vectors[sl], L3)
+            out = out.index_add(0, edge_index[1, sl], messages)
+        return out
+    edge = spherical_harmonics(vectors, L2)[..., None] * radial.index_select(1, degree_index(L2, x.device))
+    messages = gaunt_tensor_product(x.index_select(0, edge_index[0]), edge, L3, method=method)
+    return x.new_zeros(N, (L3 + 1) ** 2, C).index_add(0, edge_index[1], messages)
+
+
+@cached_table
+def _grid_points(n_theta: int, n_phi: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """Unit vectors ``[n_phi * n_theta, 3]`` of the Gauss-Legendre grid, φ-major like the grid values."""
+    points, _ = sphere_grid_points(n_theta, n_phi, torch.float64)
+    return points.transpose(0, 1).reshape(-1, 3).to(dtype=dtype, device=device)
+
+
+def _on_grid(x, radial, vectors, length, edge_index, L3: int, chunk_size: int) -> torch.Tensor:
+    """Sum of Gaunt messages computed on the grid: one synthesis and one projection per node."""
+    N, _, C = x.shape
+    L1, L2 = math.isqrt(x.shape[1]) - 1, radial.shape[1] - 1
+    n_theta, n_phi = GauntDescription(L1, L2, L3).grid_size
+    grid_in = sphere_grid(L1, n_theta, n_phi, x.dtype, x.device)
+    grid_out = sphere_grid(L3, n_theta, n_phi, x.dtype, x.device)
+    G = n_phi * n_theta
+    values = grid_in.to_grid(x.transpose(0, 1)).view(G, N, C)
+    values = values.transpose(0, 1).contiguous()  # [N, G, C]: the per-edge work below reads whole rows
+    points = _grid_points(n_theta, n_phi, x.dtype, x.device)  # [G, 3], in the order of the grid values
+    unit = vectors / torch.where(length > 0, length, torch.ones_like(length))[:, None]
+    scale = (2 * torch.arange(L2 + 1, dtype=x.dtype, device=x.device) + 1) / (4 * math.pi)
+    total = values.new_zeros(N, G, C)
+    for start in range(0, vectors.shape[0], chunk_size):
+        sl = slice(start, start + chunk_size)
+        cos = unit[sl] @ points.T  # [e, G]
+        legendre = [torch.ones_like(cos), cos]  # P_l(r̂ · s), Bonnet's recurrence
+        for l in range(1, L2):
+            legendre.append(((2 * l + 1) * cos * legendre[l] - l * legendre[l - 1]) / (l + 1))
+        P = torch.stack(legendre[: L2 + 1], -1) * scale  # [e, G, L2+1]
+        g = torch.bmm(P, radial[sl])  # edge functions on the grid [e, G, C or 1]
+        total = total.index_add(0, edge_index[1, sl], values.index_select(0, edge_index[0, sl]) * g)
+    block = grid_out.from_grid(total.transpose(0, 1).reshape(n_phi, n_theta, N * C))
+    return from_order_major(block, grid_out.scatter, (N, C))
+
+
+def _edge_frame_messages(x: torch.Tensor, radial: torch.Tensor, vectors: torch.Tensor, L3: int) -> torch.Tensor:
+    """Messages ``[E, K_out, C]`` of senders ``x [E, K_in, C]`` along ``vectors [E, 3]``, in the edge frame."""
+    E, C = x.shape[0], x.shape[2]
+    L1, L2 = math.isqrt(x.shape[1]) - 1, radial.shape[1] - 1
+    frame = edge_frame(vectors, max(L1, L3))
+    # the edge's harmonics in its frame: sqrt((2l+1)/4π) at m = 0
+    y0 = torch.sqrt((2 * torch.arange(L2 + 1, dtype=x.dtype, device=x.device) + 1) / (4 * math.pi))
+    g = (radial * y0[:, None]).expand(E, L2 + 1, C).permute(1, 0, 2).reshape(L2 + 1, E * C)  # [l2, E C]
+    rotated = frame.to_frame(x)  # [E, K_in, C]
+    gather, _ = order_major_indices(L1, x.device)
+    M = min(L1, L3)
+    by_order = to_order_major(rotated.transpose(0, 1), gather, L1)[L1 - M : L1 + M + 1]  # [2M+1, L1+1, E C]
+    outer = (by_order[:, :, None] * g[None, None]).reshape(2 * M + 1, (L1 + 1) * (L2 + 1), E * C)
+    z = torch.bmm(_edge_frame_gaunt(L1, L2, L3, x.dtype, x.device), outer)  # [2M+1, L3+1, E C]
+    full = z.new_zeros(2 * L3 + 1, L3 + 1, E * C)
+    full[L3 - M : L3 + M + 1] = z
+    _, scatter = order_major_indices(L3, x.device)
+    return frame.from_frame(from_order_major(full.view(-1, E * C), scatter, (E, C)))
+
+
+@cached_table
+def _edge_frame_gaunt(
+    lmax_in: int, lmax_sh: int, lmax_out: int, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    """``T[m, l3, (l1, l2)] = G(l1 m, l2 0, l3 m)`` for ``|m| <= min(L_in, L_out)``: ``[2M+1, L_out+1, (L_in+1)(L_sh+1)]``."""
+    M = min(lmax_in, lmax_out)
+    T = torch.zeros(2 * M + 1, lmax_out + 1, lmax_in + 1, lmax_sh + 1, dtype=torch.float64)
+    for l1 in range(lmax_in + 1):
+        for l2 in range(lmax_sh + 1):
+            for l3 in range(lmax_out + 1):
+                if gaunt_allowed(l1, l2, l3):
+                    G = gaunt_coefficients(l1, l2, l3)
+                    for m in range(-min(l1, l3), min(l1, l3) + 1):
+                        T[m + M, l3, l1, l2] = G[l1 + m, l2, l3 + m]
+    return T.reshape(2 * M + 1, lmax_out + 1, -1).to(dtype=dtype, device=device)
+
+
+def prepare_convolution(lmax_in: int, lmax_sh: int, lmax_out: int, method: str, dtype, device) -> None:
+    """Build the tables ``method`` will read, so that a ``torch.compile`` trace finds them cached."""
+    if method == "auto":
+        method = select_method(lmax_in, lmax_sh, lmax_out, device)
+    if method == "edge_frame":
+        _edge_frame_gaunt(lmax_in, lmax_sh, lmax_out, dtype, device)
+    elif method == "grid":
+        size = GauntDescription(lmax_in, lmax_sh, lmax_out).grid_size
+        for L in (lmax_in, lmax_out):
+            sphere_grid(L, *size, dtype, device)
+        _grid_points(*size, dtype, device)
+    else:
+        gaunt_tables(method, GauntDescription(lmax_in, lmax_sh, lmax_out), dtype, device)

@@ -1,0 +1,124 @@
+r"""The many-body product: the ν-fold Gaunt products of per-degree reweighted copies of one spherical tensor.
+
+.. math::  z = \sum_{\nu=1}^{c} w^{out}_\nu \odot P_{L_{out}}\Big(\prod_{k=1}^{\nu} (w_{\nu,k} \odot x)\Big)
+
+with weights per node, degree and channel (chosen by the node's element in :class:`~torch_gaunt.nn.ManyBodyInteraction`).
+On the grid (Gaunt paper, "equivariant many-body interaction") each order is one pointwise product of ν functions
+on a grid exact for degree ``ν L + L_out``, so the cost barely grows with ν; the dense and Fourier executors
+multiply pairs of copies by divide and conquer through :func:`~torch_gaunt.products.gaunt_tensor_product`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .._checks import check_choice, check_degree, check_spherical_tensor, check_tensor
+from ..so3.spherical_tensor import degree_index
+from .backends import grid
+from .description import ManyBodyDescription
+from .gaunt import METHODS, gaunt_tensor_product, select_method
+
+__all__ = ["many_body_product"]
+
+
+def _fit_degree(t: torch.Tensor, lmax: int) -> torch.Tensor:
+    """``[..., K, C] -> [..., (lmax+1)**2, C]``: drop the degrees above ``lmax``, or pad missing ones with zeros."""
+    K = (lmax + 1) ** 2
+    return t[..., :K, :] if t.shape[-2] >= K else torch.nn.functional.pad(t, (0, 0, 0, K - t.shape[-2]))
+
+
+def many_body_product(
+    x: torch.Tensor,
+    weights_in: torch.Tensor,
+    weights_out: torch.Tensor,
+    lmax_out: int | None = None,
+    *,
+    method: str = "auto",
+) -> torch.Tensor:
+    """Sum over ``ν = 1..c`` of the projected product of ``ν`` reweighted copies of ``x``.
+
+    Args:
+        x: ``[N, (L+1)**2, C]``.
+        weights_in: ``[N, c(c+1)/2, L+1, C]``, the weights of copy ``k`` of order ``ν`` at index ``ν(ν-1)/2 + k - 1``.
+        weights_out: ``[N, c, L_out+1, C]``, the output weights of each order.
+        lmax_out: output degree (default ``L``).
+        method: ``"auto"`` (:func:`~torch_gaunt.products.select_method`), ``"grid"``, ``"dense"`` or ``"fourier"``.
+
+    Returns:
+        ``[N, (L_out+1)**2, C]``.
+    """
+    L = check_spherical_tensor("x", x)
+    N, _, C = x.shape
+    check_tensor("weights_out", weights_out, min_dim=4)
+    correlation = weights_out.shape[1]
+    Lo = L if lmax_out is None else check_degree("lmax_out", lmax_out)
+    desc = ManyBodyDescription(L, correlation, Lo)
+    for name, w, shape in (
+        ("weights_in", weights_in, (N, desc.num_copies, L + 1, C)),
+        ("weights_out", weights_out, (N, correlation, Lo + 1, C)),
+    ):
+        check_tensor(name, w)
+        if tuple(w.shape) != shape:
+            raise ValueError(f"{name}: expected shape {list(shape)}, got {tuple(w.shape)}")
+    check_choice("method", method, METHODS)
+    if method == "auto":
+        method = select_method(L, L, Lo, x.device)
+    if correlation == 0 or N == 0:
+        return x.new_zeros(N, (Lo + 1) ** 2, C)
+    if method == "grid":
+        return _on_grid(x, weights_in, weights_out, desc)
+    return _pairwise(x, weights_in, weights_out, desc, method)
+
+
+def _linear_term(x: torch.Tensor, w_in: torch.Tensor, w_out: torch.Tensor, desc: ManyBodyDescription) -> torch.Tensor:
+    """ν = 1 needs no product: the weighted copy itself, restricted (or zero-padded) to degree ``L_out``."""
+    L, Lo = desc.lmax, desc.lmax_out
+    K_low = (min(L, Lo) + 1) ** 2  # weight only the degrees that are kept
+    copy = x[:, :K_low] * w_in[:, 0].index_select(1, degree_index(L, x.device)[:K_low])
+    return _fit_degree(copy, Lo) * w_out[:, 0].index_select(1, degree_index(Lo, x.device))
+
+
+def _on_grid(x: torch.Tensor, w_in: torch.Tensor, w_out: torch.Tensor, desc: ManyBodyDescription) -> torch.Tensor:
+    """Every order ``ν >= 2`` as one pointwise product of ν weighted copies on the half grid.
+
+    The copy weights are applied in the order-major block, where the degree is an axis of its own, and the
+    output weights of each order too; each copy and each product keeps its own tensor, so the backward pass makes
+    no large zero-filled or concatenated gradients.
+    """
+    N, _, C = x.shape
+    L, Lo = desc.lmax, desc.lmax_out
+    linear = _linear_term(x, w_in, w_out, desc)
+    if desc.correlation == 1:
+        return linear
+    halves_in = grid.half_grid(L, desc.grid_size, x.dtype, x.device)
+    halves_out = grid.half_grid(Lo, desc.grid_size, x.dtype, x.device)
+    block = grid.order_major(x.transpose(0, 1), halves_in).view(-1, L + 1, N, C)
+    weights = w_in.permute(1, 2, 0, 3)  # [copies, L+1, N, C]: broadcasts over the orders of the block
+    factors = [grid.synthesize(block * weights[k], halves_in) for k in range(1, desc.num_copies)]
+    total, start = None, 0
+    for nu in range(2, desc.correlation + 1):
+        product = factors[start]
+        for k in range(1, nu):
+            product = grid.multiply_halves(product, factors[start + k])
+        start += nu
+        projected = grid.project(product, halves_out).view(-1, Lo + 1, N, C)
+        weighted = projected * w_out[:, nu - 1].permute(1, 0, 2)  # per degree l
+        total = weighted if total is None else total + weighted
+    return grid.spherical_layout(total, halves_out, (N, C)) + linear
+
+
+def _pairwise(x, w_in, w_out, desc: ManyBodyDescription, method: str) -> torch.Tensor:
+    """Divide and conquer: multiply neighbouring copies with exact degrees, then project to ``L_out``."""
+    degree_in = degree_index(desc.lmax, x.device)
+    total, start = None, 0
+    for nu in range(1, desc.correlation + 1):
+        factors = [x * w_in[:, start + k].index_select(1, degree_in) for k in range(nu)]
+        start += nu
+        while len(factors) > 1:
+            paired = [gaunt_tensor_product(a, b, method=method) for a, b in zip(factors[0::2], factors[1::2])]
+            factors = paired + ([factors[-1]] if len(factors) % 2 else [])
+        term = _fit_degree(factors[0], desc.lmax_out) * w_out[:, nu - 1].index_select(
+            1, degree_index(desc.lmax_out, x.device)
+        )
+        total = term if total is None else total + term
+    return total
