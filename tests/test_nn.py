@@ -22,7 +22,7 @@ from torch_gaunt.nn import (
     normalize2mom,
 )
 from torch_gaunt.products import gaunt_tensor_product
-from torch_gaunt.so3 import degree_index, random_rotation, spherical_tensor_irreps, wigner_D_matrix
+from torch_gaunt.so3 import Irreps, degree_index, random_rotation, spherical_tensor_irreps, wigner_D_matrix
 from torch_gaunt.testing import equivariance_error
 
 F64 = torch.float64
@@ -85,19 +85,55 @@ def test_spherical_linear_is_per_degree_e3nn_linear():
 # ---- nonlinearities and norms ----------------------------------------------------------------------------
 def test_gate_semantics_and_equivariance():
     gate = Gate("4x0e + 2x0o", [torch.nn.functional.silu, torch.tanh], "3x0e", [torch.sigmoid], "2x1o + 1x2e")
+    assert str(gate.irreps_in) == "2x0o+7x0e+2x1o+1x2e"  # e3nn's layout: sorted, odd before even, merged
     assert str(gate.irreps_out) == "4x0e+2x0o+2x1o+1x2e"
     x = torch.randn(6, gate.irreps_in.dim, dtype=F64)
     y = gate(x)
     c = normalize2mom(torch.sigmoid)
-    gates = c * torch.sigmoid(x[:, 6:9])
+    gates = c * torch.sigmoid(x[:, 6:9])  # after 2x0o and the 4x0e scalars
     assert torch.allclose(y[:, 6:9], gates[:, :1] * x[:, 9:12]) and torch.allclose(
         y[:, 12:17], gates[:, 2:3] * x[:, 15:20]
     )
+    assert torch.allclose(y[:, :4], normalize2mom(torch.nn.functional.silu) * torch.nn.functional.silu(x[:, 2:6]))
+    assert torch.allclose(y[:, 4:6], normalize2mom(torch.tanh) * torch.tanh(x[:, :2]))
     assert equivariance_error(gate, gate.irreps_in, gate.irreps_out) < 1e-10
     with pytest.raises(ValueError, match="odd scalar"):
         Gate("1x0o", [torch.sigmoid], "", [], "")
     with pytest.raises(ValueError, match="one gate per gated irrep"):
         Gate("", [], "2x0e", [torch.sigmoid], "1x1o")
+
+
+@pytest.mark.parametrize(
+    "irreps",
+    [
+        ("4x0e + 2x0o", "3x0e", "2x1o + 1x2e"),
+        ("8x0e", "4x0e", "2x2e + 2x1o"),  # gated irreps out of order: e3nn sorts the input
+        ("", "2x0o", "1x1e + 1x0e"),  # odd gates flip the parity of what they gate
+    ],
+    ids=str,
+)
+def test_gate_matches_e3nn(irreps):
+    """Same input tensor, same output as e3nn.nn.Gate, once each activation's constant is e3nn's (it samples it)."""
+    from e3nn import math as e3nn_math
+    from e3nn import nn as e3nn_nn
+
+    scalars, gates, gated = irreps
+    acts_s = [torch.nn.functional.silu if ir.p == 1 else torch.tanh for _, ir in Irreps(scalars)]
+    acts_g = [torch.sigmoid if ir.p == 1 else torch.tanh for _, ir in Irreps(gates)]
+    ours = Gate(scalars, acts_s, gates, acts_g, gated)
+    with default_float64():
+        theirs = e3nn_nn.Gate(scalars, acts_s, gates, acts_g, gated)
+    assert str(ours.irreps_in) == str(theirs.irreps_in) and str(ours.irreps_out) == str(theirs.irreps_out)
+    x = torch.randn(5, ours.irreps_in.dim, dtype=F64)
+    y, expected = ours(x), theirs(x)
+    # e3nn's constants come from 10^6 samples: divide them out and multiply ours in, block by block
+    ratio = lambda act: normalize2mom(act) / e3nn_math.normalize2mom(act).cst  # noqa: E731
+    scale = [ratio(act) for (mul, ir), act in zip(Irreps(scalars), acts_s) for _ in range(mul * ir.dim)]
+    gate_scale = [ratio(act) for (mul, _), act in zip(Irreps(gates), acts_g) for _ in range(mul)]
+    per_irrep = iter(gate_scale)
+    scale += [r for mul, ir in Irreps(gated) for _ in range(mul) for r in [next(per_irrep)] * ir.dim]
+    assert (y - expected * torch.tensor(scale, dtype=F64)).abs().max() < 1e-12
+    assert 0 < max(abs(r - 1) for r in scale) < 2e-3  # the documented difference of the constants
 
 
 def test_normalize2mom_matches_monte_carlo():
@@ -312,3 +348,21 @@ def test_many_body_grid_matches_pairwise_products(lmax, lmax_out, correlation):
     dense.load_state_dict(grid.state_dict())
     x, element = torch.randn(5, (lmax + 1) ** 2, 3, dtype=F64), torch.tensor([0, 1, 1, 0, 1])
     assert (grid(x, element) - dense(x, element)).abs().max() < 1e-10
+
+
+@pytest.mark.parametrize("method", ["grid", "edge_frame", "dense"])
+def test_convolution_second_derivatives_with_a_zero_length_edge(method):
+    """Self-loops have zero-length edge vectors; Hessians w.r.t. positions (phonons, force training) must stay
+    finite and right. The norm's double backward used to be NaN there."""
+    conv = EquivariantConvolution(1, 2, 1, channels=2, radial=BesselBasis(3.0, 4), method=method).double()
+    edge_index = torch.tensor([[0, 1, 2, 1, 2], [1, 2, 0, 1, 2]])  # the last two are self-loops
+    x = torch.randn(3, 4, 2, dtype=F64)
+
+    def energy(pos: torch.Tensor) -> torch.Tensor:
+        vectors = pos[edge_index[1]] - pos[edge_index[0]]
+        return (conv(x, vectors, edge_index) ** 2).sum()
+
+    pos = torch.randn(3, 3, dtype=F64, requires_grad=True)
+    hessian = torch.autograd.functional.hessian(energy, pos)
+    assert torch.isfinite(hessian).all()
+    assert torch.autograd.gradgradcheck(energy, (pos,))

@@ -1,8 +1,9 @@
 """Equivariant nonlinearities.
 
-- :class:`Gate` (e3nn semantics): ``scalars ⊕ gates ⊕ gated -> act(scalars) ⊕ act_gate(gates) * gated``, one
-  gate scalar per gated irrep; exactly equivariant. Activations are normalised to unit second moment under a
-  standard normal input (exact Gauss-Hermite quadrature; e3nn estimates the same constant by sampling).
+- :class:`Gate` (e3nn semantics and layout): ``scalars ⊕ gates ⊕ gated -> act(scalars) ⊕ act_gate(gates) * gated``,
+  one gate scalar per gated irrep; exactly equivariant. Activations are normalised to unit second moment under a
+  standard normal input (exact Gauss-Hermite quadrature; e3nn estimates the same constant from 10^6 samples, so
+  the two differ by 0.03-0.16 % for tanh, sigmoid and SiLU: e3nn's constant is that much too large).
 - :class:`SphereGridActivation`: evaluate each channel's function on a sphere grid, apply a pointwise function,
   project back (eSCN, EquiformerV2). Exactly equivariant when the function is a polynomial of degree ``d`` and
   the grid integrates degree ``(d + 1) L`` exactly; for other functions equivariant up to the quadrature error,
@@ -76,7 +77,11 @@ class _Activation(torch.nn.Module):
 
 
 class Gate(torch.nn.Module):
-    """Gated nonlinearity on the e3nn layout: input ``scalars + gates + gated`` -> ``act(scalars) + act(gates) * gated``.
+    """Gated nonlinearity on the e3nn layout: ``act(scalars) ⊕ act_gates(gates) * gated``, as ``e3nn.nn.Gate``.
+
+    The input is laid out as in e3nn: the irreps of the three sets, each simplified, are concatenated, sorted
+    (by degree, odd before even, stably) and merged, so that ``irreps_in`` is what an e3nn ``Linear`` into
+    the gate produces. The output is ``act(scalars)`` followed by the gated irreps in the order given.
 
     Args:
         irreps_scalars, act_scalars: scalar irreps passed through ``act_scalars`` (one function per block).
@@ -108,7 +113,17 @@ class Gate(torch.nn.Module):
             )
         self.act_scalars = _Activation(self.irreps_scalars, act_scalars, normalize)
         self.act_gates = _Activation(self.irreps_gates, act_gates, normalize)
-        self.irreps_in = self.irreps_scalars + self.irreps_gates + self.irreps_gated
+        # e3nn's input layout: the three sets concatenated, sorted and merged; `order` reads them back in sequence
+        concatenated = self.irreps_scalars.simplify() + self.irreps_gates.simplify() + self.irreps_gated.simplify()
+        in_sorted, position, _ = concatenated.sort()
+        self.irreps_in = in_sorted.simplify()
+        slices = in_sorted.slices()
+        order = torch.cat(
+            [torch.arange(slices[position[i]].start, slices[position[i]].stop) for i in range(len(concatenated))]
+            or [torch.zeros(0, dtype=torch.long)]
+        )
+        identity = torch.equal(order, torch.arange(order.numel()))
+        self.register_buffer("order", None if identity else order, persistent=False)
         gated_out = []
         gate_parities = [ir.p for mul, ir in self.act_gates.irreps_out for _ in range(mul)]
         i = 0
@@ -129,11 +144,16 @@ class Gate(torch.nn.Module):
             raise ValueError(
                 f"x: expected shape [..., {self.irreps_in.dim}] for irreps {self.irreps_in}, got {tuple(x.shape)}"
             )
+        if self.order is not None:
+            x = x.index_select(-1, self.order)  # [scalars | gates | gated]
         n_s, n_g = self.irreps_scalars.dim, self.irreps_gates.dim
         scalars, gates, gated = x[..., :n_s], x[..., n_s : n_s + n_g], x[..., n_s + n_g :]
         gates = self.act_gates(gates)
         expanded = torch.repeat_interleave(gates, self.gate_repeats, dim=-1, output_size=gated.shape[-1])
         return torch.cat([self.act_scalars(scalars), expanded * gated], dim=-1)
+
+    def extra_repr(self) -> str:
+        return f"{self.irreps_in} -> {self.irreps_out}"
 
 
 class SphereGridActivation(torch.nn.Module):
