@@ -2,6 +2,7 @@
 
 python benchmarks/gaunt_tensor_product.py --out docs/benchmarks      # the recorded run
 python benchmarks/gaunt_tensor_product.py --quick --out ''           # a 30-second look
+python benchmarks/gaunt_tensor_product.py --pof --out docs/benchmarks  # with the Price-of-Freedom protocol
 """
 
 import sys

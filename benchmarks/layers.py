@@ -2,8 +2,8 @@
 
 python benchmarks/layers.py interaction --out docs/benchmarks
 python benchmarks/layers.py convolution --out docs/benchmarks
-python -m venv .venv-mace && .venv-mace/bin/pip install torch==2.13.0 mace-torch   # mace-torch pins e3nn 0.4.4
-python benchmarks/layers.py manybody --mace-python .venv-mace/bin/python --out docs/benchmarks
+python -m venv .venv-mace && .venv-mace/bin/pip install torch==2.13.0 && .venv-mace/bin/pip install -e ".[bench-mace]"
+python benchmarks/layers.py manybody --out docs/benchmarks        # finds .venv-mace (mace-torch pins e3nn 0.4.4)
 """
 
 import sys

@@ -1,15 +1,50 @@
 import json
 
+import pytest
+
 from torch_gaunt.cli import main
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 0
+    assert "usage: torch-gaunt" in capsys.readouterr().out
+
+
+def test_bench_help_lists_every_benchmark(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--help"])
+    assert exit_info.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    for name in ("tp", "sh", "interaction", "convolution", "manybody"):
+        assert sum(line.split()[:1] == [name] for line in lines) == 1, name  # one line each, name then text
 
 
 def test_bench_sh_writes_report(tmp_path, capsys):
     assert main(["bench", "sh", "--lmax", "2", "3", "--n", "1000", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
-    assert "| L |" in printed and "torch-gaunt" in printed
+    assert "| L |" in printed and "torch-gaunt" in printed and f"report written to {tmp_path}" in printed
     data = json.loads((tmp_path / "spherical_harmonics.json").read_text())
-    assert [r["lmax"] for r in data["results"]] == [2, 3]
-    assert all(r["torch_gaunt"] > 0 for r in data["results"])
+    assert [r["lmax"] for r in data["rows"]] == [2, 3]
+    assert all(r["forward_ms"]["torch_gaunt"]["median_ms"] > 0 for r in data["rows"])
     assert (tmp_path / "spherical_harmonics.md").read_text().startswith("# Spherical harmonics")
     assert (tmp_path / "spherical_harmonics.png").stat().st_size > 1000
     assert not list(tmp_path.glob(".*tmp*"))  # atomic writes leave no temporary files
+
+
+def test_bench_tp_keys_and_default_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "--lmax", "1", "--no-backward"]) == 0  # `bench` alone runs tp
+    (folder,) = (tmp_path / "runs" / "bench").iterdir()  # a new, timestamped folder
+    data = json.loads((folder / "gaunt_tensor_product.json").read_text())
+    (row,) = data["protocols"]["channels"]
+    assert row["lmax"] == 1 and row["auto"] in row["results"]
+    assert set(row["results"]["grid"]) == {"forward_ms"}
+    assert "e3nn_channelwise/grid/forward" in row["ratios"]
+
+
+def test_manybody_says_when_mace_is_missing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no .venv-mace here
+    assert main(["bench", "manybody", "--lmax", "1", "--no-backward", "--out", ""]) == 0
+    captured = capsys.readouterr()
+    assert "mace-torch is not set up" in captured.err and "bench-mace" in captured.err
+    assert "MACE was not timed" in captured.out

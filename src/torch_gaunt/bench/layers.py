@@ -15,18 +15,26 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
-import sys
 from pathlib import Path
 
 import torch
 
 from ..nn import BesselBasis, EquivariantConvolution, FeatureInteraction, ManyBodyInteraction, RadialMLP
-from ..products.description import GauntDescription
-from ..so3.edge_frame import edge_frame
-from ..so3.spherical_tensor import spherical_tensor_irreps
-from .report import format_mb, format_ms, format_ratio, markdown_table, write_report
-from .timing import machine_info, measure, progress
+from ..products import GauntDescription
+from ..so3 import edge_frame, spherical_tensor_irreps
+from .report import (
+    check_results,
+    format_mb,
+    markdown_table,
+    noise_summary,
+    ratio_cell,
+    result_json,
+    time_cell,
+    write_report,
+)
+from .timing import machine_info, measure_ops, progress, ratio
 
 
 def _e3nn():
@@ -39,24 +47,23 @@ def _e3nn():
 
 
 # ---- feature interaction ----------------------------------------------------------------------------------
-def _interaction_row(L: int, N: int, C: int, dtype, device, backward: bool) -> dict:
-    row: dict = {"lmax": L}
-    x = torch.randn(N, (L + 1) ** 2, C, dtype=dtype, device=device, requires_grad=backward)
-    y = torch.randn(N, (L + 1) ** 2, C, dtype=dtype, device=device, requires_grad=backward)
+def _interaction_ops(L: int, N: int, C: int, dtype, device) -> dict:
+    x = torch.randn(N, (L + 1) ** 2, C, dtype=dtype, device=device, requires_grad=True)
+    y = torch.randn(N, (L + 1) ** 2, C, dtype=dtype, device=device, requires_grad=True)
     ours = FeatureInteraction(L, C).to(device=device, dtype=dtype)
-    row["ours"] = measure(lambda: ours(x, y), [x, y, *ours.parameters()], device, backward)
+    ops = {"ours": (lambda: ours(x, y), [x, y, *ours.parameters()])}
     o3 = _e3nn()
     if o3 is not None:
         irreps = o3.Irreps(str(spherical_tensor_irreps(L, C)))
-        xe = torch.randn(N, irreps.dim, dtype=dtype, device=device, requires_grad=backward)
-        ye = torch.randn(N, irreps.dim, dtype=dtype, device=device, requires_grad=backward)
+        xe = torch.randn(N, irreps.dim, dtype=dtype, device=device, requires_grad=True)
+        ye = torch.randn(N, irreps.dim, dtype=dtype, device=device, requires_grad=True)
         paths = GauntDescription(L, L, L).paths
         cw = o3.TensorProduct(irreps, irreps, irreps, [(a, b, c, "uuu", True) for a, b, c in paths]).to(device, dtype)
-        row["e3nn_channelwise"] = measure(lambda: cw(xe, ye), [xe, ye, *cw.parameters()], device, backward)
+        ops["e3nn_channelwise"] = (lambda: cw(xe, ye), [xe, ye, *cw.parameters()])
         if L <= 3:
             fc = o3.FullyConnectedTensorProduct(irreps, irreps, irreps).to(device, dtype)
-            row["e3nn_fully_connected"] = measure(lambda: fc(xe, ye), [xe, ye, *fc.parameters()], device, backward)
-    return row
+            ops["e3nn_fully_connected"] = (lambda: fc(xe, ye), [xe, ye, *fc.parameters()])
+    return ops
 
 
 # ---- convolution ------------------------------------------------------------------------------------------
@@ -139,74 +146,101 @@ class _SO2Convolution(torch.nn.Module):
         )
 
 
-def _convolution_row(L: int, N: int, E: int, C: int, dtype, device, backward: bool) -> dict:
-    row: dict = {"lmax": L}
+def _convolution_ops(L: int, N: int, E: int, C: int, dtype, device) -> dict:
     g = torch.Generator().manual_seed(L)
     pos = 3 * torch.rand(N, 3, generator=g)
     edge_index = torch.randint(0, N, (2, E), generator=g).to(device)
     vectors = (pos[edge_index[1].cpu()] - pos[edge_index[0].cpu()]).to(device=device, dtype=dtype)
-    x = torch.randn(N, (L + 1) ** 2, C, dtype=dtype, device=device, requires_grad=backward)
+    x = torch.randn(N, (L + 1) ** 2, C, dtype=dtype, device=device, requires_grad=True)
+    ops = {}
     for name, method in (("ours_gaunt", "auto"), ("ours_edge_frame", "edge_frame")):
-        conv = EquivariantConvolution(L, L, L, C, radial=BesselBasis(4.0, 8), method=method)
-        conv = conv.to(device=device, dtype=dtype)
-        row[name] = measure(lambda conv=conv: conv(x, vectors, edge_index), [x, *conv.parameters()], device, backward)
+        conv = EquivariantConvolution(L, L, L, C, radial=BesselBasis(4.0, 8), method=method).to(device, dtype)
+        ops[name] = (lambda conv=conv: conv(x, vectors, edge_index), [x, *conv.parameters()])
     so2 = _SO2Convolution(L, C).to(device=device, dtype=dtype)
-    row["escn_so2"] = measure(lambda: so2(x, vectors, edge_index), [x, *so2.parameters()], device, backward)
+    ops["escn_so2"] = (lambda: so2(x, vectors, edge_index), [x, *so2.parameters()])
     o3 = _e3nn()
     if o3 is not None:
         conv = _E3nnEdgeConvolution(o3, L, C).to(device=device, dtype=dtype)
-        xe = torch.randn(N, conv.tp.irreps_in1.dim, dtype=dtype, device=device, requires_grad=backward)
-        row["e3nn_edge_tp"] = measure(lambda: conv(xe, vectors, edge_index), [xe, *conv.parameters()], device, backward)
-    return row
+        xe = torch.randn(N, conv.tp.irreps_in1.dim, dtype=dtype, device=device, requires_grad=True)
+        ops["e3nn_edge_tp"] = (lambda: conv(xe, vectors, edge_index), [xe, *conv.parameters()])
+    return ops
 
 
 # ---- many-body --------------------------------------------------------------------------------------------
-# MACE's time varies 3-5x from one process to the next (its forward at L = 2: 17-30 ms in most processes, 100-140 ms in
-# some); we report its best process, which can only flatter MACE.
 MACE_PROCESSES = 3
 
 
-def _mace_times(
-    python: str | None, L: int, L_out: int, C: int, N: int, correlation: int, elements: int, dtype, backward: bool
-):
-    if not python:
-        return None
-    worker = Path(__file__).with_name("mace_worker.py")
-    args = [
-        python,
-        str(worker),
-        str(L),
-        str(L_out),
-        str(C),
-        str(N),
-        str(correlation),
-        str(elements),
-        str(dtype).replace("torch.", ""),
-        "1" if backward else "0",
-    ]
-    runs = []
-    for _ in range(MACE_PROCESSES):
-        result = subprocess.run(args, capture_output=True, text=True, timeout=1800)
-        if result.returncode != 0:
-            print(f"MACE worker failed:\n{result.stderr[-2000:]}", file=sys.stderr)
-            return None
-        runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
-    return {key: min(run[key] for run in runs) for key in runs[0]}
+class _MaceWorker:
+    """mace-torch's SymmetricContraction in a worker process of its own environment (``mace_worker.py``), timed
+    round by round on request so that its rounds interleave with ours."""
+
+    def __init__(self, python: str, L: int, L_out: int, C: int, N: int, correlation: int, elements: int, dtype):
+        worker = Path(__file__).with_name("mace_worker.py")
+        args = [python, str(worker), *map(str, (L, L_out, C, N, correlation, elements)), str(dtype).split(".")[-1]]
+        # e3nn 0.4.4 loads its packaged constants with torch.load, which torch >= 2.6 refuses by default
+        env = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
+        self.process = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        if self._read() != "ready":
+            raise RuntimeError(f"MACE worker failed to start:\n{self.process.stderr.read()[-2000:]}")
+
+    def _read(self) -> str:
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"MACE worker stopped:\n{self.process.stderr.read()[-2000:]}")
+        return line.strip()
+
+    def ask(self, command: str):
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return json.loads(self._read())
+
+    def op(self, kind: str):
+        worker = self
+
+        class _Round:
+            def round(self) -> float:
+                return worker.ask(kind)
+
+        return _Round()
+
+    def close(self) -> None:
+        try:
+            self.process.stdin.write("quit\n")
+            self.process.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        self.process.wait(timeout=60)
 
 
-def _manybody_row(L: int, N: int, C: int, dtype, device, backward: bool, mace_python: str | None) -> dict:
-    row: dict = {"lmax": L}
+def _manybody_results(L: int, N: int, C: int, dtype, device, backward: bool, mace_python: str | None) -> dict:
+    """Ours (grid and Fourier) and, when its environment is given, MACE's, interleaved round by round."""
     L_out, correlation, elements = 1, 3, 3
-    x = torch.randn(N, (L + 1) ** 2, C, dtype=dtype, device=device, requires_grad=backward)
+    x = torch.randn(N, (L + 1) ** 2, C, dtype=dtype, device=device, requires_grad=True)
     element = torch.randint(0, elements, (N,), device=device)
+    ops = {}
     for method in ("grid", "fourier"):
         mb = ManyBodyInteraction(L, C, correlation=correlation, num_elements=elements, lmax_out=L_out, method=method)
         mb = mb.to(device=device, dtype=dtype)
-        row[f"ours_{method}"] = measure(lambda mb=mb: mb(x, element), [x, *mb.parameters()], device, backward)
-    mace = _mace_times(mace_python, L, L_out, C, N, correlation, elements, dtype, backward) if device == "cpu" else None
-    if mace is not None:
-        row["mace"] = mace
-    return row
+        ops[f"ours_{method}"] = (lambda mb=mb: mb(x, element), [x, *mb.parameters()])
+    if not mace_python or torch.device(device).type != "cpu":
+        return measure_ops(ops, device, backward)
+    # MACE's speed varies 3-5x from one process to the next: run several workers and keep the fastest (per kind),
+    # which can only flatter MACE
+    workers = [_MaceWorker(mace_python, L, L_out, C, N, correlation, elements, dtype) for _ in range(MACE_PROCESSES)]
+    try:
+        kinds = ("forward", "forward_backward") if backward else ("forward",)
+        elsewhere = {f"mace{i}": {kind: w.op(kind) for kind in kinds} for i, w in enumerate(workers)}
+        results = measure_ops(ops, device, backward, elsewhere=elsewhere)
+        runs = [results.pop(f"mace{i}") for i in range(len(workers))]
+        results["mace"] = {kind: min((r[kind] for r in runs), key=lambda t: t.median) for kind in kinds}
+        if backward:
+            results["mace"]["peak_memory"] = min(w.ask("memory") for w in workers)
+    finally:
+        for w in workers:
+            w.close()
+    return results
 
 
 # ---- report -----------------------------------------------------------------------------------------------
@@ -239,31 +273,41 @@ def _tables(op: str, rows: list[dict], backward: bool) -> list[tuple[str, str]]:
     reference, columns = OPS[op]
     ours = [name for name, _ in columns if name.startswith("ours")]
     sections = []
-    for key, title in (
-        (("forward", "Forward"), ("backward", "Forward + backward")) if backward else (("forward", "Forward"),)
-    ):
-        header = (
-            ["L"]
-            + [f"{label} (ms)" for _, label in columns]
-            + [f"{reference} / {name}" for name in ours if name != reference]
-        )
+    kinds = (
+        (("forward", "Forward"), ("forward_backward", "Forward + backward")) if backward else (("forward", "Forward"),)
+    )
+    for kind, title in kinds:
+        header = ["L"] + [f"{label} (ms)" for _, label in columns] + [f"{reference} / {name}" for name in ours]
         lines = []
         for r in rows:
-            cells = [str(r["lmax"])] + [format_ms(r[n][key]) if n in r else "–" for n, _ in columns]
-            for name in ours:
-                if name == reference:
-                    continue
-                ref = r.get(reference, {}).get(key)
-                cells.append(format_ratio(ref / r[name][key]) if ref and name in r else "–")
+            res = r["results"]
+            cells = [str(r["lmax"])]
+            for name, _ in columns:
+                timing = res.get(name, {}).get(kind)
+                cells.append(time_cell(timing) + ("!" if res.get(name, {}).get("impossible") else ""))
+            cells += [ratio_cell(r["ratios"].get(f"{name}/{kind}")) for name in ours]
             lines.append(cells)
         sections.append((title, markdown_table(header, lines)))
     if backward:
         header = ["L"] + [f"{label} (MB)" for _, label in columns]
         lines = [
-            [str(r["lmax"])] + [format_mb(r[n].get("memory")) if n in r else "–" for n, _ in columns] for r in rows
+            [str(r["lmax"])] + [format_mb(r["results"].get(n, {}).get("peak_memory")) for n, _ in columns] for r in rows
         ]
         sections.append(("Peak memory allocated by one forward + backward", markdown_table(header, lines)))
     return sections
+
+
+NOTES = {
+    "interaction": "256 nodes x 16 channels; x ⊗ y to L_out = L. Ours: Gaunt product (auto executor) with per-degree "
+    "weights and per-degree channel mixing.",
+    "convolution": "Random graph: 256 nodes in a 3 Å cube, 4096 random edges, 16 channels, L_in = L_sh = L_out = L. "
+    "Every op includes its radial network (Bessel basis + MLP) and the sum over edges. 'ours (Gaunt)' is "
+    "`method='auto'`.",
+    "manybody": "Correlation 3, 128 channels, 3 elements, 256 nodes, L_out = 1 (MACE's usual 128x0e + 128x1o). "
+    "MACE's SymmetricContraction runs in its own environment (mace-torch pins e3nn 0.4.4) in worker processes that "
+    "`mace_worker.py` times with the same code, round by round, interleaved with ours. Its speed varies 3-5x from one "
+    "process to the next, so three workers run and the fastest counts (which can only flatter MACE).",
+}
 
 
 def run(
@@ -271,30 +315,48 @@ def run(
     lmaxes,
     dtype=torch.float32,
     device="cpu",
-    out_dir="runs/bench",
+    out_dir=None,
     command="",
     backward=True,
     allocator_tuned=False,
     mace_python=None,
 ) -> dict:
     """Benchmark one op (``interaction``, ``convolution`` or ``manybody``) over ``lmaxes``; print and save."""
-    if op == "interaction":
-        rows = [_interaction_row(L, 256, 16, dtype, device, backward) for L in progress(lmaxes, op)]
-    elif op == "convolution":
-        rows = [_convolution_row(L, 256, 4096, 16, dtype, device, backward) for L in progress(lmaxes, op)]
-    else:
-        rows = [_manybody_row(L, 256, 128, dtype, device, backward, mace_python) for L in progress(lmaxes, op)]
+    reference, columns = OPS[op]
+    rows = []
+    for L in progress(lmaxes, op):
+        if op == "interaction":
+            results = measure_ops(_interaction_ops(L, 256, 16, dtype, device), device, backward)
+        elif op == "convolution":
+            results = measure_ops(_convolution_ops(L, 256, 4096, 16, dtype, device), device, backward)
+        else:
+            results = _manybody_results(L, 256, 128, dtype, device, backward, mace_python)
+        ratios = {}
+        for name, _ in columns:
+            for kind in ("forward", "forward_backward"):
+                if name.startswith("ours") and reference in results and kind in results.get(name, {}):
+                    ratios[f"{name}/{kind}"] = ratio(results[reference][kind], results[name][kind])
+        rows.append({"lmax": L, "results": results, "ratios": ratios, "warnings": check_results(f"L = {L}", results)})
     machine = machine_info(device) + f", {str(dtype).replace('torch.', '')}, allocator tuned: {allocator_tuned}"
     sections = _tables(op, rows, backward)
+    warnings = [w for r in rows for w in r["warnings"]]
+    quality = noise_summary(warnings, sum(len(r["results"]) * (2 if backward else 1) for r in rows))
+    missing = ""
+    if op == "manybody" and not any("mace" in r["results"] for r in rows):
+        missing = (
+            "MACE was not timed: no environment with mace-torch was given (see `torch-gaunt bench manybody --help`)."
+        )
     print(f"{op} ({machine})")
     for heading, table in sections:
         print(f"\n{heading}\n{table}")
+    print("\n" + quality + ("\n" + missing if missing else ""))
+    data = {
+        "dtype": str(dtype),
+        "device": str(device),
+        "rows": [{"lmax": r["lmax"], "results": result_json(r["results"]), "ratios": r["ratios"]} for r in rows],
+    }
     if out_dir:
-        notes = {
-            "interaction": "256 nodes x 16 channels; x ⊗ y to L_out = L. Ours: Gaunt product (auto executor) with per-degree weights and per-degree channel mixing.",
-            "convolution": "Random graph: 256 nodes in a 3 Å cube, 4096 random edges, 16 channels, L_in = L_sh = L_out = L. Every op includes its radial network (Bessel basis + MLP) and the sum over edges.",
-            "manybody": "Correlation 3, 128 channels, 3 elements, 256 nodes, L_out = 1 (MACE's usual 128x0e + 128x1o). MACE's SymmetricContraction runs in its own environment (mace-torch pins e3nn 0.4.4), timed the same way by `mace_worker.py`; its times vary 3-5x from one process to the next, so each is the best of three worker processes (which can only flatter MACE).",
-        }[op]
+        notes = NOTES[op] + ("\n\n" + missing if missing else "") + "\n\n" + quality
 
         def plot(path: str) -> None:
             import matplotlib
@@ -303,31 +365,25 @@ def run(
             import matplotlib.pyplot as plt
 
             fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-            for ax, key in zip(axes, ("forward", "backward")):
-                for name, label in OPS[op][1]:
-                    pts = [(r["lmax"], r[name][key] * 1e3) for r in rows if name in r and key in r[name]]
+            for ax, kind in zip(axes, ("forward", "forward_backward")):
+                for name, label in columns:
+                    pts = [
+                        (r["lmax"], r["results"][name][kind].median * 1e3)
+                        for r in rows
+                        if kind in r["results"].get(name, {})
+                    ]
                     if pts:
                         ax.plot(*zip(*pts), "o-", label=label, ms=3)
-                ax.set(
-                    yscale="log",
-                    xlabel="L",
-                    ylabel="time (ms)",
-                    title=f"{op}: {key if key == 'forward' else 'forward + backward'}",
-                )
-                ax.legend(fontsize=8)
+                title = "forward" if kind == "forward" else "forward + backward"
+                ax.set(yscale="log", xlabel="L", ylabel="time (ms)", title=f"{op}: {title}")
+                if ax.lines:
+                    ax.legend(fontsize=8)
             fig.tight_layout()
             fig.savefig(path, dpi=110, format="png")
             plt.close(fig)
 
         write_report(
-            out_dir,
-            op,
-            f"{op.capitalize()}: torch-gaunt vs peers",
-            command,
-            machine,
-            sections,
-            {"rows": rows},
-            plot if backward else None,
-            notes,
-        )
-    return {"rows": rows}
+            out_dir, op, f"{op.capitalize()}: torch-gaunt vs peers", command, machine, sections, data,
+            plot if backward else None, notes,
+        )  # fmt: skip
+    return data

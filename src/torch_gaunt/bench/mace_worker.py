@@ -1,9 +1,14 @@
-"""Time mace-torch's SymmetricContraction; run by ``torch_gaunt.bench.layers`` with the Python of an environment
-that has mace-torch (it pins e3nn 0.4.4, so it cannot share ours). torch-gaunt is not installed there: the worker
-loads the torch-only ``timing.py`` beside it by path, so both sides are timed and measured by the same code.
-Prints one JSON line ``{"forward": s, "backward": s, "memory": bytes}``.
+"""Time mace-torch's SymmetricContraction in its own Python environment (mace-torch pins e3nn 0.4.4, so it cannot
+share ours), round by round on request, so that ``torch_gaunt.bench.layers`` interleaves it with our ops.
 
-    python mace_worker.py L L_out channels nodes correlation elements float32 1
+torch-gaunt need not be installed there: the worker loads the torch-only ``timing.py`` beside it by path, so both
+sides are timed and measured by the same code. Protocol, one line each way:
+
+    python mace_worker.py L L_out channels nodes correlation elements float32
+    -> ready
+    forward | forward_backward      -> seconds per call over one round
+    memory                          -> peak bytes of one forward + backward
+    quit
 """
 
 import importlib.util
@@ -31,15 +36,28 @@ def _load_timing():
 def main():
     L, L_out, C, N, correlation, elements = (int(a) for a in sys.argv[1:7])
     dtype = getattr(torch, sys.argv[7])
-    backward = sys.argv[8] == "1"
     torch.set_default_dtype(dtype)
+    timing = _load_timing()
     irreps_in = o3.Irreps([(C, (l, (-1) ** l)) for l in range(L + 1)])
     irreps_out = o3.Irreps([(C, (l, (-1) ** l)) for l in range(L_out + 1)])
     contraction = SymmetricContraction(irreps_in, irreps_out, correlation=correlation, num_elements=elements)
-    x = torch.randn(N, C, (L + 1) ** 2, requires_grad=backward)  # MACE's layout: [nodes, channels, (L+1)**2]
+    x = torch.randn(N, C, (L + 1) ** 2, requires_grad=True)  # MACE's layout: [nodes, channels, (L+1)**2]
     y = torch.nn.functional.one_hot(torch.randint(0, elements, (N,)), elements).to(dtype)
-    result = _load_timing().measure(lambda: contraction(x, y), [x, *contraction.parameters()], "cpu", backward)
-    print(json.dumps(result))
+    forward = lambda: contraction(x, y)  # noqa: E731
+    params = [x, *contraction.parameters()]
+    ops = {
+        "forward": timing.InProcess(timing.inference(forward), "cpu", 2, 0.02),
+        "forward_backward": timing.InProcess(timing.training_step(forward, params), "cpu", 2, 0.02),
+    }
+    print("ready", flush=True)
+    for line in sys.stdin:
+        command = line.strip()
+        if command in ops:
+            print(json.dumps(ops[command].round()), flush=True)
+        elif command == "memory":
+            print(json.dumps(timing.peak_memory(timing.training_step(forward, params))), flush=True)
+        else:
+            break
 
 
 if __name__ == "__main__":

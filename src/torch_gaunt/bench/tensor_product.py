@@ -2,12 +2,15 @@
 
 Protocols:
 
-- ``channels``: batch 256 x 16 channels, channel-wise, every Gaunt path (``l1 + l2 + l3`` even) to ``L3 = L``;
-- ``pof``: the Price-of-Freedom protocol, one channel and batch 10,000;
-- ``scaling``: the grid method alone from L = 8 to 32, with the fitted exponent of time vs L.
+- ``channels`` (default): batch 256 x 16 channels, channel-wise, every Gaunt path (``l1 + l2 + l3`` even) to
+  ``L3 = L``, forward and forward + backward, with peak memory;
+- ``scaling`` (default): the same from L = 12 to 32, forward only, with the fitted exponent of time vs L;
+- ``pof`` (``--pof``): the Price-of-Freedom protocol, one channel and batch 10,000.
 
-Each op runs in its native layout (e3nn ``[B, dim]``, ours ``[B, (L+1)**2, C]``), forward and forward+backward.
-Memory is the peak allocated during one forward+backward (:func:`~torch_gaunt.bench.timing.peak_memory`).
+Each op runs in its native layout (e3nn ``[B, dim]``, ours ``[B, (L+1)**2, C]``). All ops of one L are timed in
+interleaved rounds (:func:`~torch_gaunt.bench.timing.compare`). One of our executors stops being run once it is more
+than ``DROP_FACTOR`` times slower than the fastest one (its cost grows faster with L); e3nn's ops stop at the
+degrees in ``CAPS``, where one call takes seconds.
 """
 
 from __future__ import annotations
@@ -16,13 +19,31 @@ import math
 
 import torch
 
-from ..products import CGTensorProduct, GauntDescription, GauntTensorProduct, channelwise_instructions
-from ..products.gaunt import select_method
-from ..so3.spherical_tensor import spherical_tensor_irreps
-from .report import format_mb, format_ms, format_ratio, markdown_table, write_report
-from .timing import machine_info, measure, progress
+from ..products import CGTensorProduct, GauntDescription, GauntTensorProduct, channelwise_instructions, select_method
+from ..so3 import spherical_tensor_irreps
+from .report import (
+    check_results,
+    format_mb,
+    markdown_table,
+    noise_summary,
+    ratio_cell,
+    result_json,
+    time_cell,
+    write_report,
+)
+from .timing import machine_info, measure_ops, progress, ratio
 
 OURS = ("dense", "grid", "fourier")
+DROP_FACTOR = 4.0
+CAPS = {"e3nn_fully_connected": 3, "cg_reference": 6, "e3nn_channelwise": 10}
+COLUMNS = [
+    ("e3nn_channelwise", "e3nn uuu"),
+    ("e3nn_fully_connected", "e3nn uvw"),
+    ("cg_reference", "our CG"),
+    ("dense", "dense"),
+    ("grid", "grid"),
+    ("fourier", "fourier"),
+]
 
 
 def _e3nn_tensor_product(L: int, C: int, mode: str, device, dtype):
@@ -35,55 +56,81 @@ def _e3nn_tensor_product(L: int, C: int, mode: str, device, dtype):
         paths = GauntDescription(L, L, L).paths
         tp = o3.TensorProduct(irreps, irreps, irreps, [(a, b, c, "uuu", True) for a, b, c in paths])
     else:
-        tp = o3.FullyConnectedTensorProduct(irreps, irreps, o3.Irreps(str(spherical_tensor_irreps(L, C, p=1))))
+        tp = o3.FullyConnectedTensorProduct(irreps, irreps, irreps)
     return tp.to(device=device, dtype=dtype)
 
 
-def _case(L: int, batch: int, C: int, dtype, device, backward: bool, opponents: dict[str, int]) -> dict:
-    """Time every op at degree L. ``opponents`` maps an opponent to the largest L it is run at."""
-    row: dict = {"lmax": L}
-    x = torch.randn(batch, (L + 1) ** 2, C, dtype=dtype, device=device, requires_grad=backward)
-    y = torch.randn(batch, (L + 1) ** 2, C, dtype=dtype, device=device, requires_grad=backward)
+def _ops(L: int, batch: int, C: int, dtype, device, run: set[str]) -> dict:
+    """``name: (forward, params)`` for every op in ``run``, on fresh inputs."""
+    ops = {}
+    x = torch.randn(batch, (L + 1) ** 2, C, dtype=dtype, device=device, requires_grad=True)
+    y = torch.randn(batch, (L + 1) ** 2, C, dtype=dtype, device=device, requires_grad=True)
     for method in OURS:
-        if L > opponents.get(method, 10**9):
-            continue
-        tp = GauntTensorProduct(L, L, L, channels=C, method=method).to(device=device, dtype=dtype)
-        row[method] = measure(lambda tp=tp: tp(x, y), [x, y, *tp.parameters()], device, backward)
+        if method in run:
+            tp = GauntTensorProduct(L, L, L, channels=C, method=method).to(device=device, dtype=dtype)
+            ops[method] = (lambda tp=tp: tp(x, y), [x, y, *tp.parameters()])
     irreps = spherical_tensor_irreps(L, C, p=1)
-    xe = torch.randn(batch, irreps.dim, dtype=dtype, device=device, requires_grad=backward)
-    ye = torch.randn(batch, irreps.dim, dtype=dtype, device=device, requires_grad=backward)
-    if L <= opponents.get("cg_reference", 10**9):
+    xe = torch.randn(batch, irreps.dim, dtype=dtype, device=device, requires_grad=True)
+    ye = torch.randn(batch, irreps.dim, dtype=dtype, device=device, requires_grad=True)
+    if "cg_reference" in run:
         cg = CGTensorProduct(irreps, irreps, irreps, channelwise_instructions(irreps, irreps, irreps, even_only=True))
         cg = cg.to(device=device, dtype=dtype)
-        row["cg_reference"] = measure(lambda: cg(xe, ye), [xe, ye, *cg.parameters()], device, backward)
+        ops["cg_reference"] = (lambda: cg(xe, ye), [xe, ye, *cg.parameters()])
     for name, mode in (("e3nn_channelwise", "channelwise"), ("e3nn_fully_connected", "fully_connected")):
-        if L <= opponents.get(name, 10**9):
+        if name in run:
             tp = _e3nn_tensor_product(L, C, mode, device, dtype)
             if tp is not None:
-                row[name] = measure(lambda tp=tp: tp(xe, ye), [xe, ye, *tp.parameters()], device, backward)
-    return row
+                ops[name] = (lambda tp=tp: tp(xe, ye), [xe, ye, *tp.parameters()])
+    return ops
 
 
-COLUMNS = [
-    ("e3nn_channelwise", "e3nn uuu"),
-    ("e3nn_fully_connected", "e3nn uvw"),
-    ("cg_reference", "our CG"),
-    ("dense", "dense"),
-    ("grid", "grid"),
-    ("fourier", "fourier"),
-]
+def _protocol(
+    lmaxes, batch: int, C: int, dtype, device, backward: bool, opponents: bool, desc: str, running: set[str]
+) -> list[dict]:
+    """Rows ``{"lmax", "auto", "best", "results", ...}``. Our executors in ``running`` drop out of it (for this and
+    later protocols of the same batch) once ``DROP_FACTOR`` x slower than the fastest."""
+    rows = []
+    for L in progress(lmaxes, desc):
+        run = set(running)
+        if opponents:
+            run |= {name for name, cap in CAPS.items() if L <= cap}
+        results = measure_ops(_ops(L, batch, C, dtype, device, run), device, backward, memory=backward)
+        row = {"lmax": L, "auto": select_method(L, L, L, device), "results": results}
+        ours = {m: results[m]["forward"] for m in OURS if m in results}
+        row["best"], row["auto_vs_best"] = {}, {}
+        for kind in ("forward", "forward_backward") if backward else ("forward",):
+            best = min(ours, key=lambda m: results[m][kind].median)
+            row["best"][kind] = best
+            if row["auto"] != best:  # None: auto's executor was dropped as too slow
+                auto = results.get(row["auto"], {}).get(kind)
+                row["auto_vs_best"][kind] = ratio(auto, results[best][kind]) if auto else None
+        best = row["best"]["forward"]
+        if "e3nn_channelwise" in results:
+            row["ratios"] = {
+                f"e3nn_channelwise/{m}/{kind}": ratio(results["e3nn_channelwise"][kind], results[m][kind])
+                for m in ours
+                for kind in ("forward", "forward_backward")
+                if kind in results[m]
+            }
+        running -= {m for m in ours if m != "grid" and ours[m].median > DROP_FACTOR * ours[best].median}
+        row["warnings"] = check_results(f"L = {L}", results)
+        rows.append(row)
+    return rows
 
 
-def _table(rows: list[dict], key: str) -> str:
-    header = ["L"] + [f"{label} (ms)" for _, label in COLUMNS] + ["e3nn uuu / grid", "e3nn uuu / auto"]
+def _time_table(rows: list[dict], kind: str) -> str:
+    columns = [(name, label) for name, label in COLUMNS if any(name in r["results"] for r in rows)]
+    header = ["L"] + [f"{label} (ms)" for _, label in columns] + ["e3nn uuu / grid", "auto picks", "auto / best"]
     lines = []
     for r in rows:
-        cells = [str(r["lmax"])] + [format_ms(r[name][key]) if name in r else "–" for name, _ in COLUMNS]
-        ref = r.get("e3nn_channelwise", {}).get(key)
-        auto = select_method(r["lmax"], r["lmax"], r["lmax"])
-        for method in ("grid", auto):
-            ours = r.get(method, {}).get(key)
-            cells.append(format_ratio(ref / ours) if ref and ours else "–")
+        res = r["results"]
+        cells = [str(r["lmax"])]
+        for name, _ in columns:
+            timing = res.get(name, {}).get(kind)
+            cells.append(time_cell(timing) + ("!" if res.get(name, {}).get("impossible") else ""))
+        cells.append(ratio_cell(r.get("ratios", {}).get(f"e3nn_channelwise/grid/{kind}")))
+        cells.append(r["auto"])
+        cells.append(ratio_cell(r["auto_vs_best"][kind]) if kind in r["auto_vs_best"] else "1")
         lines.append(cells)
     return markdown_table(header, lines)
 
@@ -91,13 +138,14 @@ def _table(rows: list[dict], key: str) -> str:
 def _memory_table(rows: list[dict]) -> str:
     header = ["L"] + [f"{label} (MB)" for _, label in COLUMNS]
     lines = [
-        [str(r["lmax"])] + [format_mb(r[name]["memory"]) if name in r else "–" for name, _ in COLUMNS] for r in rows
+        [str(r["lmax"])] + [format_mb(r["results"].get(name, {}).get("peak_memory")) for name, _ in COLUMNS]
+        for r in rows
     ]
     return markdown_table(header, lines)
 
 
-def _fit_exponent(rows: list[dict], key: str = "forward") -> float | None:
-    pts = [(math.log(r["lmax"]), math.log(r["grid"][key])) for r in rows if "grid" in r]
+def _fit_exponent(rows: list[dict]) -> float | None:
+    pts = [(math.log(r["lmax"]), math.log(r["results"]["grid"]["forward"].median)) for r in rows]
     if len(pts) < 2:
         return None
     mx = sum(p[0] for p in pts) / len(pts)
@@ -106,111 +154,109 @@ def _fit_exponent(rows: list[dict], key: str = "forward") -> float | None:
 
 
 def run(
-    lmaxes: list[int] = tuple(range(1, 11)),
-    scaling_lmaxes: list[int] = (8, 12, 16, 24, 32),
-    pof_lmaxes: list[int] = tuple(range(1, 11)),
+    lmaxes=tuple(range(1, 11)),
+    scaling_lmaxes=(12, 16, 24, 32),
+    pof_lmaxes=(),
     dtype: torch.dtype = torch.float32,
     device: str = "cpu",
-    out_dir: str | None = "runs/bench",
+    out_dir: str | None = None,
     command: str = "torch-gaunt bench tp",
     backward: bool = True,
     allocator_tuned: bool = False,
 ) -> dict:
-    """Run the three protocols, print the tables and write the report (Markdown, JSON, PNG)."""
-    caps = {"e3nn_fully_connected": 3, "cg_reference": 6, "dense": 8, "fourier": 10}
-    channels = [_case(L, 256, 16, dtype, device, backward, caps) for L in progress(lmaxes, "tensor products, 256 x 16")]
-    pof = [
-        _case(L, 10_000, 1, dtype, device, backward, {**caps, "e3nn_fully_connected": 10})
-        for L in progress(pof_lmaxes, "tensor products, 10000 x 1")
-    ]
-    scaling_caps = {"dense": -1, "fourier": -1, "cg_reference": -1, "e3nn_channelwise": -1, "e3nn_fully_connected": -1}
-    scaling = [_case(L, 256, 16, dtype, device, False, scaling_caps) for L in progress(scaling_lmaxes, "grid scaling")]
-    exponent = _fit_exponent(scaling)
-    machine = machine_info(device)
-    sections = [
-        ("Forward, batch 256 x 16 channels", _table(channels, "forward")),
-        ("Forward + backward, batch 256 x 16 channels", _table(channels, "backward") if backward else "not run"),
-        (
-            "Peak memory allocated by one forward + backward, batch 256 x 16 channels",
-            _memory_table(channels) if backward else "not run",
-        ),
-        ("Forward, Price-of-Freedom protocol (batch 10,000 x 1 channel)", _table(pof, "forward")),
-        ("Forward + backward, Price-of-Freedom protocol", _table(pof, "backward") if backward else "not run"),
-        (
-            "Scaling of the grid method (forward, 256 x 16)",
-            markdown_table(
-                ["L"] + [str(r["lmax"]) for r in scaling],
-                [["grid (ms)"] + [format_ms(r["grid"]["forward"]) for r in scaling]],
-            )
-            + (
-                f"\n\nFitted exponent of time vs L from L = {scaling[0]['lmax']} to {scaling[-1]['lmax']}: **{exponent:.2f}**"
-                if exponent
-                else ""
-            ),
-        ),
-    ]
-    text = f"tensor products, {dtype}, {device} ({machine}; allocator tuned: {allocator_tuned})"
-    print(text)
+    """Run the protocols, print the tables and write the report (Markdown, JSON, PNG) to ``out_dir``."""
+    running = set(OURS)
+    channels = _protocol(lmaxes, 256, 16, dtype, device, backward, True, "tensor products, 256 x 16", running)
+    scaling = _protocol(scaling_lmaxes, 256, 16, dtype, device, False, False, "scaling, 256 x 16", running)
+    pof = _protocol(pof_lmaxes, 10_000, 1, dtype, device, backward, True, "Price-of-Freedom, 10000 x 1", set(OURS))
+    exponent = _fit_exponent([r for r in channels if r["lmax"] >= 8] + scaling)
+    sections = [("Forward, batch 256 x 16 channels", _time_table(channels, "forward"))]
+    if backward:
+        sections += [
+            ("Forward + backward, batch 256 x 16 channels", _time_table(channels, "forward_backward")),
+            ("Peak memory allocated by one forward + backward, 256 x 16", _memory_table(channels)),
+        ]
+    if scaling:
+        fit = f"\n\nFitted exponent of the grid's time vs L from L = 8 to {scaling[-1]['lmax']}: **{exponent:.2f}**"
+        sections.append(("Scaling (forward, 256 x 16)", _time_table(scaling, "forward") + (fit if exponent else "")))
+    if pof:
+        sections.append(("Forward, Price-of-Freedom protocol (10,000 x 1)", _time_table(pof, "forward")))
+        if backward:
+            sections.append(("Forward + backward, Price-of-Freedom protocol", _time_table(pof, "forward_backward")))
+    warnings = [w for r in channels + scaling + pof for w in r["warnings"]]
+    count = sum(len(r["results"]) * (2 if backward and r in channels + pof else 1) for r in channels + scaling + pof)
+    quality = noise_summary(warnings, count)
+    machine = machine_info(device) + f", {str(dtype).replace('torch.', '')}, allocator tuned: {allocator_tuned}"
+    print(f"tensor products ({machine})")
     for heading, table in sections:
         print(f"\n{heading}\n{table}")
+    print("\n" + quality)
+    data = {
+        "dtype": str(dtype),
+        "device": str(device),
+        "exponent": exponent,
+        "protocols": {
+            name: [_row_json(r) for r in rows]
+            for name, rows in (("channels", channels), ("scaling", scaling), ("pof", pof))
+        },
+    }
     if out_dir:
         notes = (
             "Channel-wise products with every path of even `l1 + l2 + l3` up to `L3 = L`. e3nn `uuu` is "
             "`o3.TensorProduct` with those paths and per-path weights; e3nn `uvw` is `FullyConnectedTensorProduct` "
             "(all paths, run to L = 3); 'our CG' is `CGTensorProduct` with the same `uuu` paths (to L = 6). "
-            "Ours are `GauntTensorProduct` with per-degree weights. Times are medians in ms; ratios divide e3nn's "
-            "time by ours (larger is better for us). `auto` is the method `method='auto'` picks. "
-            f"The glibc allocator tuning (`torch_gaunt.utils.tune_cpu_allocator`) was {'on' if allocator_tuned else 'off'} "
-            "for the whole process, so both sides ran with the same allocator."
+            "Ours are `GauntTensorProduct` with per-degree weights. Times are medians over 5 interleaved rounds in ms "
+            f"(`~`: rounds spread by more than 30 %; `!`: forward slower than forward + backward). Ratios are medians of "
+            "per-round ratios, with their range; e3nn's time divided by ours, so larger is better for us. `auto "
+            "picks` is the executor of `method='auto'` and `auto / best` its time over that of the fastest executor "
+            f"measured (1 when it is the fastest). An executor more than {DROP_FACTOR:g}x slower than the fastest is "
+            "not run at larger L. The glibc allocator tuning (`torch_gaunt.utils.tune_cpu_allocator`) was "
+            f"{'on' if allocator_tuned else 'off'} for the whole process, so every op ran with the same allocator."
+            "\n\n" + quality
         )
-
-        def plot(path: str) -> None:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-            import matplotlib.ticker
-
-            fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-            for ax, rows, key, title in (
-                (axes[0], channels, "forward", "forward, 256 x 16"),
-                (axes[1], pof, "forward", "forward, 10000 x 1 (PoF protocol)"),
-            ):
-                for name, label in COLUMNS:
-                    pts = [(r["lmax"], r[name][key] * 1e3) for r in rows if name in r]
-                    if pts:
-                        ax.plot(*zip(*pts), "o-", label=label, ms=3)
-                ax.set(xscale="log", yscale="log", xlabel="L", ylabel="time (ms)", title=title)
-                ax.legend(fontsize=8)
-            pts = [(r["lmax"], r["grid"]["forward"] * 1e3) for r in scaling]
-            ax = axes[2]
-            ax.plot(*zip(*pts), "o-", label="grid")
-            L0, t0 = pts[0]
-            ax.plot([p[0] for p in pts], [t0 * (p[0] / L0) ** 3 for p in pts], "k--", label="∝ L³")
-            ax.set(
-                xscale="log",
-                yscale="log",
-                xlabel="L",
-                ylabel="time (ms)",
-                title=f"grid scaling (fit: L^{exponent:.2f})",
-            )
-            ax.legend(fontsize=8)
-            for ax in axes:
-                ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-                ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-            fig.tight_layout()
-            fig.savefig(path, dpi=110, format="png")
-            plt.close(fig)
-
         write_report(
-            out_dir,
-            "gaunt_tensor_product",
-            "Gaunt tensor products vs e3nn",
-            command,
-            machine + f", {str(dtype).replace('torch.', '')}, allocator tuned: {allocator_tuned}",
-            sections,
-            {"channels": channels, "pof": pof, "scaling": scaling, "exponent": exponent, "dtype": str(dtype)},
-            plot,
-            notes,
-        )
-    return {"channels": channels, "pof": pof, "scaling": scaling, "exponent": exponent}
+            out_dir, "gaunt_tensor_product", "Gaunt tensor products vs e3nn", command, machine, sections, data,
+            lambda path: _plot(path, channels, scaling, exponent), notes,
+        )  # fmt: skip
+    return data
+
+
+def _row_json(r: dict) -> dict:
+    out = {"lmax": r["lmax"], "auto": r["auto"], "best": r["best"], "results": result_json(r["results"])}
+    out["auto_vs_best"] = r["auto_vs_best"]
+    if "ratios" in r:
+        out["ratios"] = r["ratios"]
+    return out
+
+
+def _plot(path: str, channels: list[dict], scaling: list[dict], exponent: float | None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, kind, title in ((axes[0], "forward", "forward"), (axes[1], "forward_backward", "forward + backward")):
+        for name, label in COLUMNS:
+            pts = [
+                (r["lmax"], r["results"][name][kind].median * 1e3)
+                for r in channels + (scaling if kind == "forward" else [])
+                if name in r["results"] and kind in r["results"][name]
+            ]
+            if pts:
+                ax.plot(*zip(*pts), "o-", label=label, ms=3)
+        if kind == "forward" and scaling:
+            L0 = scaling[0]["lmax"]
+            t0 = scaling[0]["results"]["grid"]["forward"].median * 1e3
+            Ls = [r["lmax"] for r in scaling]
+            ax.plot(Ls, [t0 * (L / L0) ** 3 for L in Ls], "k--", lw=0.8, label="∝ L³")
+        fit = f" (grid: L^{exponent:.2f})" if exponent and kind == "forward" else ""
+        ax.set(xscale="log", yscale="log", xlabel="L", ylabel="time (ms)", title=f"{title}, 256 x 16{fit}")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        if ax.lines:
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)

@@ -1,4 +1,10 @@
-"""Timing, peak memory and machine description for benchmarks.
+"""Timing that a shared, noisy machine cannot easily fool, peak memory, and the machine's description.
+
+:func:`compare` times several operations **interleaved**: in every round each operation runs for about the same
+wall time, one after the other in a rotated order, so that a burst of load from another program hits all of them
+alike. Each round gives one time per call for each operation; a result is the median over rounds with its range,
+and a ratio between two operations is the median of their per-round ratios (both measured seconds apart).
+:func:`Timing.noisy` says when the rounds disagree more than a quiet machine allows.
 
 Depends on torch alone, so that the MACE worker (run in another environment) loads this same file.
 """
@@ -12,8 +18,13 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
+
+NOISE_THRESHOLD = 0.3
+"""Relative spread ``(max - min) / median`` over rounds above which a measurement is flagged as noisy. On a quiet
+2-core machine our rounds agree to 5-15 %."""
 
 
 def synchronize(device: torch.device | str) -> None:
@@ -21,26 +32,123 @@ def synchronize(device: torch.device | str) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_function(
-    fn: Callable[[], object],
+@dataclass
+class Timing:
+    """Seconds per call of one operation, one sample per round."""
+
+    samples: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def spread(self) -> float:
+        """``(max - min) / median`` over the rounds."""
+        return (max(self.samples) - min(self.samples)) / self.median
+
+    @property
+    def noisy(self) -> bool:
+        return len(self.samples) > 1 and self.spread > NOISE_THRESHOLD
+
+    def to_json(self) -> dict:
+        """Milliseconds: ``{"median_ms", "min_ms", "max_ms", "rounds"}``."""
+        return {
+            "median_ms": self.median * 1e3,
+            "min_ms": min(self.samples) * 1e3,
+            "max_ms": max(self.samples) * 1e3,
+            "rounds": len(self.samples),
+        }
+
+
+def ratio(numerator: Timing, denominator: Timing) -> dict:
+    """Median and range of the per-round ratios ``numerator / denominator`` (the rounds were interleaved)."""
+    ratios = [a / b for a, b in zip(numerator.samples, denominator.samples)]
+    return {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)}
+
+
+class InProcess:
+    """One operation timed in process: how many calls a round takes, and its samples."""
+
+    def __init__(self, fn: Callable[[], object], device, warmup: int, round_time: float):
+        self.fn, self.device = fn, device
+        for _ in range(max(warmup, 1)):
+            start = time.perf_counter()
+            fn()
+            synchronize(device)
+            once = time.perf_counter() - start  # the last warm-up call is the estimate
+        self.calls = max(1, min(1000, round(round_time / max(once, 1e-7))))
+
+    def round(self) -> float:
+        """Seconds per call over one round."""
+        synchronize(self.device)
+        start = time.perf_counter()
+        for _ in range(self.calls):
+            self.fn()
+        synchronize(self.device)
+        return (time.perf_counter() - start) / self.calls
+
+
+def compare(
+    ops: dict[str, Callable[[], object]],
     device: torch.device | str = "cpu",
+    rounds: int = 5,
+    round_time: float = 0.05,
     warmup: int = 2,
-    min_repeats: int = 5,
-    min_time: float = 0.3,
-    max_repeats: int = 200,
-) -> float:
-    """Median wall time (s) of ``fn()`` after ``warmup`` calls, over >= ``min_repeats`` runs and >= ``min_time`` s."""
-    for _ in range(warmup):
-        fn()
-    synchronize(device)
-    times: list[float] = []
-    start = time.perf_counter()
-    while len(times) < min_repeats or (time.perf_counter() - start < min_time and len(times) < max_repeats):
-        t0 = time.perf_counter()
-        fn()
-        synchronize(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+) -> dict[str, Timing]:
+    """Time every operation in ``rounds`` interleaved rounds of about ``round_time`` seconds each.
+
+    An operation is a function of no arguments, or an object with a ``round() -> float`` method that runs one
+    round elsewhere and returns its seconds per call (the MACE worker in its own Python environment).
+    Returns the :class:`Timing` of each operation, in the order given.
+    """
+    timed = {
+        name: op if hasattr(op, "round") else InProcess(op, device, warmup, round_time) for name, op in ops.items()
+    }
+    samples: dict[str, list[float]] = {name: [] for name in timed}
+    names = list(timed)
+    for r in range(rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:  # rotate the order: no operation always runs first
+            samples[name].append(timed[name].round())
+    return {name: Timing(samples[name]) for name in names}
+
+
+def measure_ops(
+    ops: dict[str, tuple[Callable[[], torch.Tensor], list[torch.Tensor]]],
+    device: torch.device | str = "cpu",
+    backward: bool = True,
+    memory: bool = True,
+    rounds: int = 5,
+    elsewhere: dict[str, dict[str, object]] | None = None,
+) -> dict[str, dict]:
+    """For each ``name: (forward, params)``: the forward pass under ``no_grad`` and, if ``backward``, a training step
+    (:func:`training_step`), all interleaved in one :func:`compare`; and the peak memory of one training step.
+
+    ``elsewhere`` adds operations timed in another process, ``{name: {"forward": op, "forward_backward": op}}`` with
+    ``op.round()`` (see :func:`compare`), to the same interleaved rounds; their memory is the caller's business.
+
+    Returns ``{name: {"forward": Timing, "forward_backward": Timing, "peak_memory": bytes or None}}``.
+    """
+    timed: dict[str, object] = {}
+    for name, (forward, params) in ops.items():
+        timed[f"{name}\0forward"] = inference(forward)
+        if backward:
+            timed[f"{name}\0forward_backward"] = training_step(forward, params)
+    for name, kinds in (elsewhere or {}).items():
+        for kind, op in kinds.items():
+            timed[f"{name}\0{kind}"] = op
+    results: dict[str, dict] = {name: {} for name in [*ops, *(elsewhere or {})]}
+    for key, timing in compare(timed, device, rounds).items():
+        name, kind = key.split("\0")
+        results[name][kind] = timing
+    if backward and memory:
+        for name, (forward, params) in ops.items():
+            step = training_step(forward, params)
+            results[name]["peak_memory"] = peak_memory(step, device)
+            for p in params:
+                p.grad = None
+    return results
 
 
 @contextlib.contextmanager
@@ -87,26 +195,25 @@ def peak_memory(step: Callable[[], object], device: torch.device | str = "cpu") 
     return peak
 
 
-def measure(forward: Callable[[], torch.Tensor], params: list[torch.Tensor], device, backward: bool) -> dict:
-    """Median seconds of ``forward()`` (under ``no_grad``) and, if ``backward``, of forward + backward of
-    ``forward().sum()``, with the peak memory (bytes) of that step. ``params`` have their gradients reset
-    before each step, and before the memory is measured (so that the new gradients count in full)."""
-    with torch.no_grad():
-        result = {"forward": time_function(forward, device)}
-    if backward:
+def training_step(forward: Callable[[], torch.Tensor], params: list[torch.Tensor]) -> Callable[[], None]:
+    """``forward().sum().backward()`` with the gradients of ``params`` cleared first (so none accumulate)."""
 
-        def clear_gradients():
-            for p in params:
-                p.grad = None
+    def step() -> None:
+        for p in params:
+            p.grad = None
+        forward().sum().backward()
 
-        def step():
-            clear_gradients()
-            forward().sum().backward()
+    return step
 
-        result["backward"] = time_function(step, device)
-        clear_gradients()
-        result["memory"] = peak_memory(lambda: forward().sum().backward(), device)
-    return result
+
+def inference(forward: Callable[[], object]) -> Callable[[], object]:
+    """``forward()`` under ``torch.no_grad()``."""
+
+    def call() -> object:
+        with torch.no_grad():
+            return forward()
+
+    return call
 
 
 def machine_info(device: torch.device | str = "cpu") -> str:
@@ -124,6 +231,21 @@ def machine_info(device: torch.device | str = "cpu") -> str:
     if torch.device(device).type == "cuda":
         text += f", GPU {torch.cuda.get_device_name(device)}"
     return text
+
+
+def busy_warning() -> str | None:
+    """A sentence when the load average shows another program using the CPU, else None."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+    cores = os.cpu_count() or 1
+    if load > 0.5 * cores:
+        return (
+            f"the 1-minute load average is {load:.1f} on {cores} cores before the benchmark started: another program "
+            "is using the CPU, so times will be noisy (interleaved rounds keep the ratios fair, not the times)"
+        )
+    return None
 
 
 def progress(iterable, desc: str, total: int | None = None):

@@ -1,0 +1,151 @@
+"""``torch-gaunt bench``: time torch-gaunt against its peers and write a report.
+
+Every run writes to a folder of its own (``runs/bench/<date-time>`` unless ``--out`` names one), prints its tables,
+and says plainly when the machine was too noisy for its numbers to be quoted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+MACE_PYTHON = Path(".venv-mace/bin/python")
+MACE_SETUP = (
+    "python -m venv .venv-mace && .venv-mace/bin/pip install torch==2.13.0 && "
+    '.venv-mace/bin/pip install -e ".[bench-mace]"'
+)
+
+BENCHMARKS = {
+    "tp": "(default) Gaunt tensor products vs e3nn, L = 1..32",
+    "sh": "spherical harmonics vs e3nn and sphericart",
+    "interaction": "feature interaction vs e3nn tensor products",
+    "convolution": "convolution vs e3nn and an eSCN-style SO(2) conv",
+    "manybody": "many-body vs MACE's SymmetricContraction",
+}
+
+
+def default_subcommand(argv: list[str]) -> list[str]:
+    """``torch-gaunt bench [options]`` runs ``tp``."""
+    if len(argv) == 1 or (argv[1].startswith("-") and argv[1] not in ("-h", "--help")):
+        return ["bench", "tp"] + argv[1:]
+    return argv
+
+
+def _command_line(argv: list[str]) -> str:
+    return " ".join(["torch-gaunt"] + argv)
+
+
+def _prepare(args: argparse.Namespace) -> tuple[bool, str | None]:
+    """Tune the allocator if asked, choose the report folder, and warn about a busy machine."""
+    from ..bench.report import default_out_dir
+    from ..bench.timing import busy_warning
+    from ..utils import tune_cpu_allocator
+
+    tuned = tune_cpu_allocator() if args.tune_allocator else False
+    out = str(default_out_dir()) if args.out is None else (args.out or None)
+    warning = busy_warning()
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    return tuned, out
+
+
+def _finish(out: str | None) -> None:
+    if out:
+        print(f"\nreport written to {out}/")
+
+
+def _tp(args: argparse.Namespace, argv: list[str]) -> int:
+    from ..bench.tensor_product import run
+
+    tuned, out = _prepare(args)
+    if args.quick:
+        lmaxes, scaling = [1, 2, 4, 6], [8, 16]
+    else:
+        lmaxes, scaling = list(range(1, 11)), [12, 16, 24, 32]
+    pof = (list(range(1, 11)) if not args.quick else [1, 4]) if args.pof else []
+    run(
+        args.lmax or lmaxes, scaling if not args.lmax else [], pof, DTYPES[args.dtype], args.device, out,
+        _command_line(argv), backward=not args.no_backward, allocator_tuned=tuned,
+    )  # fmt: skip
+    _finish(out)
+    return 0
+
+
+def _sh(args: argparse.Namespace, argv: list[str]) -> int:
+    from ..bench.spherical_harmonics import run
+
+    tuned, out = _prepare(args)
+    run(args.lmax or [2, 6, 12, 20], args.n, DTYPES[args.dtype], args.device, out, _command_line(argv), tuned)
+    _finish(out)
+    return 0
+
+
+def _layer(args: argparse.Namespace, argv: list[str]) -> int:
+    from ..bench.layers import run
+
+    mace_python = None
+    if args.op == "manybody":
+        mace_python = args.mace_python or (str(MACE_PYTHON) if MACE_PYTHON.exists() else None)
+        if mace_python is None:
+            print(
+                "note: mace-torch is not set up, so MACE's SymmetricContraction will not be timed. mace-torch pins "
+                f"e3nn 0.4.4 and needs its own environment:\n  {MACE_SETUP}\nthen rerun this command (it finds "
+                ".venv-mace by itself) or pass --mace-python.",
+                file=sys.stderr,
+            )
+    tuned, out = _prepare(args)
+    default = {"interaction": [1, 2, 3, 4, 5, 6], "convolution": [1, 2, 3, 4, 5, 6], "manybody": [2, 3]}[args.op]
+    run(
+        args.op, args.lmax or default, DTYPES[args.dtype], args.device, out, _command_line(argv),
+        backward=not args.no_backward, allocator_tuned=tuned, mace_python=mace_python,
+    )  # fmt: skip
+    _finish(out)
+    return 0
+
+
+def add_parser(commands, name: str) -> None:
+    listing = "\n".join(f"  {op:<13}{text}" for op, text in BENCHMARKS.items())
+    bench = commands.add_parser(
+        name,
+        help="time torch-gaunt against its peers and write a report",
+        description="Time torch-gaunt against its peers in interleaved rounds, print the tables, and write a report\n"
+        "(Markdown, JSON, PNG) to a new folder. `torch-gaunt bench` runs tp; `torch-gaunt bench BENCHMARK --help`\n"
+        f"shows the options of one.\n\nbenchmarks:\n{listing}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="torch-gaunt bench [BENCHMARK] [options]",
+    )
+    ops = bench.add_subparsers(dest="op", metavar="BENCHMARK", help=argparse.SUPPRESS)
+    tp = ops.add_parser("tp", description=BENCHMARKS["tp"])
+    tp.add_argument("--lmax", type=int, nargs="+", help="degrees of the 256 x 16 protocol (default 1..10, then 12..32)")
+    tp.add_argument("--quick", action="store_true", help="a short run: L = 1, 2, 4, 6 and 8, 16")
+    tp.add_argument("--pof", action="store_true", help="add the Price-of-Freedom protocol (batch 10000 x 1 channel)")
+    tp.add_argument("--no-backward", action="store_true", help="time the forward pass only")
+    tp.set_defaults(run=_tp)
+    sh = ops.add_parser("sh", description=BENCHMARKS["sh"])
+    sh.add_argument("--lmax", type=int, nargs="+", help="degrees (default 2 6 12 20)")
+    sh.add_argument("--n", type=int, default=100_000, help="number of vectors (default 100000)")
+    sh.set_defaults(run=_sh)
+    layers = []
+    for op in ("interaction", "convolution", "manybody"):
+        p = ops.add_parser(op, description=BENCHMARKS[op])
+        p.add_argument("--lmax", type=int, nargs="+", help="degrees (default 1..6; many-body 2 3)")
+        p.add_argument("--no-backward", action="store_true", help="time the forward pass only")
+        p.set_defaults(run=_layer)
+        layers.append(p)
+    layers[-1].add_argument(
+        "--mace-python",
+        help=f"python of an environment with mace-torch (default {MACE_PYTHON} if it exists; set it up with: "
+        f"{MACE_SETUP})",
+    )
+    for p in (sh, tp, *layers):
+        p.add_argument(
+            "--no-tune-allocator", dest="tune_allocator", action="store_false",
+            help="keep glibc's default malloc thresholds (see torch_gaunt.utils.tune_cpu_allocator)",
+        )  # fmt: skip
+        p.add_argument("--dtype", choices=list(DTYPES), default="float32")
+        p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+        p.add_argument("--out", help="report folder (default runs/bench/<date-time>; '' to write nothing)")
