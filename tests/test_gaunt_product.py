@@ -3,7 +3,7 @@ import torch
 from e3nn import o3
 
 from conftest import default_float64
-from torch_gaunt.products import GauntDescription, GauntTensorProduct, gaunt_tensor_product
+from torch_gaunt.products import GauntDescription, GauntTensorProduct, gaunt_tensor_product, select_method
 from torch_gaunt.products.gaunt import METHODS as ALL_METHODS
 from torch_gaunt.so3 import (
     gaunt_cg_ratio,
@@ -152,6 +152,65 @@ def test_compile_fullgraph(method):
         lambda a, b: gaunt_tensor_product(a, b, 3, method=method), fullgraph=True, backend="aot_eager"
     )
     assert torch.allclose(compiled(x, y), eager, atol=1e-5)
+
+
+def test_fourier_fft_branch_gradients_and_compile():
+    """Degrees above DIRECT_MAX_DEGREE take the FFT branch of the Fourier executor: gradients and compile there."""
+    from torch_gaunt.products.backends.fourier import DIRECT_MAX_DEGREE, select_convolution
+
+    L = DIRECT_MAX_DEGREE + 1
+    assert select_convolution(GauntDescription(L, L, L)) == "fft"
+    x = torch.randn(2, (L + 1) ** 2, 2, dtype=F64, requires_grad=True)
+    y = torch.randn(2, (L + 1) ** 2, 2, dtype=F64, requires_grad=True)
+    fn = lambda x, y: gaunt_tensor_product(x, y, L, method="fourier")  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (x, y))
+    assert torch.autograd.gradgradcheck(fn, (x, y))
+    compiled = torch.compile(fn, fullgraph=True, backend="aot_eager")
+    assert (compiled(x, y) - reference(x, y, L)).abs().max() < 1e-12
+
+
+def test_compile_with_changing_batch_sizes():
+    """A second batch size makes Dynamo trace with symbolic sizes; the degree must still be read without a break."""
+    tp = GauntTensorProduct(2, 2, 2, channels=3, method="grid")
+    compiled = torch.compile(tp, fullgraph=True, backend="aot_eager")
+    for batch in (4, 7, 9):
+        x, y = torch.randn(batch, 9, 3), torch.randn(batch, 9, 3)
+        assert torch.allclose(compiled(x, y), tp(x, y), atol=1e-6)
+    # and changing degrees: the coefficient axis becomes symbolic too
+    product = torch.compile(lambda a, b: gaunt_tensor_product(a, b, method="grid"), fullgraph=True, backend="aot_eager")
+    for L in (1, 2, 3):
+        x = torch.randn(3, (L + 1) ** 2, 2)
+        eager = gaunt_tensor_product(x, x, method="grid")  # builds the tables, outside the compiled region
+        assert torch.allclose(product(x, x), eager, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("degrees", "operation", "expected"),
+    [
+        ((0, 0, 0), "product", "dense"),
+        ((2, 2, 2), "product", "dense"),
+        ((5, 1, 5), "product", "dense"),  # (L1+1)^2 (L2+1)^2 = 144 <= 150
+        ((6, 1, 6), "product", "grid"),  # 196
+        ((3, 3, 3), "product", "grid"),
+        ((0, 3, 3), "convolution", "grid"),
+        ((1, 1, 1), "many_body", "dense"),
+        ((2, 2, 1), "many_body", "grid"),
+    ],
+)
+def test_select_method(degrees, operation, expected):
+    assert select_method(*degrees, operation=operation) == expected
+    assert select_method(*degrees, device="cuda", operation=operation) == expected  # no GPU table yet: same rule
+
+
+def test_auto_is_select_method():
+    for degrees in [(1, 1, 2), (3, 3, 3)]:
+        method = select_method(*degrees)
+        assert GauntTensorProduct(*degrees).method == method
+        L1, L2, L3 = degrees
+        x, y = torch.randn(2, (L1 + 1) ** 2, 3, dtype=F64), torch.randn(2, (L2 + 1) ** 2, 3, dtype=F64)
+        assert torch.equal(gaunt_tensor_product(x, y, L3), gaunt_tensor_product(x, y, L3, method=method))
+    with pytest.raises(ValueError, match="operation: expected one of"):
+        select_method(1, 1, 1, operation="cg")
 
 
 def test_module_compiles_and_follows_dtype():

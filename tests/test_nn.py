@@ -10,6 +10,7 @@ from torch_gaunt.nn import (
     EquivariantConvolution,
     EquivariantLayerNorm,
     EquivariantRMSNorm,
+    FacetMixing,
     FeatureInteraction,
     Gate,
     GaussianBasis,
@@ -164,11 +165,78 @@ def test_norms(norm):
     assert torch.isfinite(y).all() and y.abs().max() < 20
 
 
+def test_norms_compute_their_formulas():
+    """Equivariance alone would pass for a module that returns zeros: check the numbers."""
+    x = torch.randn(3, 9, 4, dtype=F64)
+    layer = EquivariantLayerNorm(2, 4, eps=0.0).double()
+    with torch.no_grad():
+        layer.weight.normal_()
+        layer.bias.normal_()
+    scalar = x[:, :1] - x[:, :1].mean(-1, keepdim=True)
+    scalar = scalar / scalar.pow(2).mean((-2, -1), keepdim=True).sqrt() * layer.weight[0] + layer.bias
+    vector = x[:, 1:4] / x[:, 1:4].pow(2).mean((-2, -1), keepdim=True).sqrt() * layer.weight[1]
+    y = layer(x)
+    assert torch.allclose(y[:, :1], scalar) and torch.allclose(y[:, 1:4], vector)
+    rms = EquivariantRMSNorm(2, 4, eps=0.0, centre=False).double()
+    with torch.no_grad():
+        rms.weight.normal_()
+    per_degree = [x[:, l * l : (l + 1) ** 2].pow(2).mean((-2, -1)) for l in range(3)]  # each degree weighs the same
+    scale = (sum(per_degree) / 3).rsqrt()[:, None, None]
+    assert torch.allclose(rms(x), x * scale * rms.weight[degree_index(2)])
+
+
 # ---- the three operation families ------------------------------------------------------------------------
 def test_feature_interaction():
     module = FeatureInteraction(2, 4).double()
     irreps = spherical_tensor_irreps(2, 4)
     assert equivariance_error(module, [irreps, irreps], irreps, layout="spherical") < 1e-10
+    with torch.no_grad():
+        for p in module.parameters():
+            p.normal_()
+    x, y = torch.randn(5, 9, 4, dtype=F64), torch.randn(5, 9, 4, dtype=F64)
+    tp = module.product
+    z = gaunt_tensor_product(
+        x, y, 2, weights1=tp.weights1, weights2=tp.weights2, weights_out=tp.weights_out, method="dense"
+    )
+    W = module.linear.weight[degree_index(2)] / 2  # per degree, / sqrt(4 channels)
+    assert torch.allclose(module(x, y), torch.einsum("nkc,kcd->nkd", z, W))
+    assert module(x, y).abs().max() > 0.1
+
+
+def _layers():
+    """One instance of every layer of spherical tensors, degree 2, 4 channels, with its inputs."""
+    pos = torch.randn(5, 3, generator=torch.Generator().manual_seed(1))
+    edge_index = torch.tensor([[0, 1, 2, 3, 4, 0], [1, 2, 3, 4, 0, 2]])
+    vectors = pos[edge_index[1]] - pos[edge_index[0]]
+    element = torch.tensor([0, 1, 0, 1, 1])
+    return {
+        "SphericalLinear": (SphericalLinear(2, 4, 4, bias=True), lambda x: (x,)),
+        "SphereGridActivation": (SphereGridActivation(2), lambda x: (x,)),
+        "FacetMixing": (FacetMixing(2, 4, 8), lambda x: (x,)),
+        "EquivariantLayerNorm": (EquivariantLayerNorm(2, 4), lambda x: (x,)),
+        "EquivariantRMSNorm": (EquivariantRMSNorm(2, 4), lambda x: (x,)),
+        "FeatureInteraction": (FeatureInteraction(2, 4), lambda x: (x, x.flip(0))),
+        "EquivariantConvolution": (
+            EquivariantConvolution(2, 2, 2, 4, radial=BesselBasis(3.0, 4)),
+            lambda x: (x, vectors.to(x.dtype), edge_index),
+        ),
+        "ManyBodyInteraction": (ManyBodyInteraction(2, 4, correlation=3, num_elements=2), lambda x: (x, element)),
+    }
+
+
+@pytest.mark.parametrize("name", list(_layers()))
+def test_layers_run_in_float32(name):
+    """Every layer in float32 gives the float64 numbers to single precision (and keeps the dtype)."""
+    module, inputs = _layers()[name]
+    module = module.double()
+    with torch.no_grad():
+        for p in module.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    x = torch.randn(5, 9, 4, dtype=F64)
+    reference = module(*inputs(x))
+    y = module.float()(*inputs(x.float()))
+    assert y.dtype == torch.float32 and reference.abs().max() > 1e-3
+    assert (y.double() - reference).abs().max() < 1e-5 * (1 + reference.abs().max())
 
 
 def _graph(n=6, e=14, seed=0):
@@ -308,8 +376,6 @@ def test_edge_frame_convolution_equivariance_and_gradients():
 
 
 def test_facet_mixing():
-    from torch_gaunt.nn import FacetMixing
-
     irreps = spherical_tensor_irreps(2, 3)
     exact = FacetMixing(2, 3, hidden=5, activation=torch.square).double()  # a polynomial MLP: exact on its grid
     assert equivariance_error(exact, irreps, irreps, layout="spherical") < 1e-10

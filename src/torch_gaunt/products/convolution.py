@@ -12,8 +12,7 @@ sum is taken with ``index_add`` (no dense adjacency). Executors, all equal to ro
   ``Y(ŷ)`` has only ``m = 0`` terms and ``G(l1 m, l2 0, l3 m')`` vanishes unless ``m = m'``, multiply per order
   ``m``, and rotate back (:mod:`torch_gaunt.so3.edge_frame`, no per-edge Wigner matrices).
 - ``"dense"``, ``"fourier"``: one :func:`~torch_gaunt.products.gaunt_tensor_product` per edge.
-- ``"auto"``: :func:`~torch_gaunt.products.select_method` of ``(L_in, L_sh, L_out)``, where ``"grid"`` means the
-  per-node grid executor above.
+- ``"auto"``: :func:`~torch_gaunt.products.select_method` with ``operation="convolution"`` (the per-node grid).
 
 A zero-length edge has no direction: its harmonics are taken as ``Y_0`` alone (degrees ``l > 0`` get no weight),
 with finite first and second derivatives.
@@ -88,7 +87,7 @@ def gaunt_convolution(
     if E == 0:
         return x.new_zeros(N, (L3 + 1) ** 2, C)
     if method == "auto":
-        method = select_method(L1, L2, L3, x.device)
+        method = select_method(L1, L2, L3, x.device, operation="convolution")
     length = safe_norm(vectors)
     # a zero-length edge has no direction: only Y_0 (which the harmonics of a zero vector already are) is weighted
     keep = (length[:, None] > 0) | (torch.arange(L2 + 1, device=x.device) == 0)
@@ -181,7 +180,7 @@ def _edge_frame_gaunt(
 def prepare_convolution(lmax_in: int, lmax_sh: int, lmax_out: int, method: str, dtype, device) -> None:
     """Build the tables ``method`` will read, so that a ``torch.compile`` trace finds them cached."""
     if method == "auto":
-        method = select_method(lmax_in, lmax_sh, lmax_out, device)
+        method = select_method(lmax_in, lmax_sh, lmax_out, device, operation="convolution")
     if method == "edge_frame":
         _edge_frame_gaunt(lmax_in, lmax_sh, lmax_out, dtype, device)
     elif method == "grid":

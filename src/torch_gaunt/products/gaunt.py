@@ -46,17 +46,42 @@ def gaunt_tables(
     return _tables(method, desc.lmax1, desc.lmax2, desc.lmax_out, dtype, device)
 
 
-def select_method(lmax1: int, lmax2: int, lmax_out: int, device: torch.device | str = "cpu") -> str:
-    """The executor ``method="auto"`` uses for these degrees on this device.
+DENSE_MAX_PAIRS = 150
+"""``method="auto"`` contracts with the dense table while ``(L1+1)**2 (L2+1)**2`` is at most this (see
+:func:`select_method`)."""
 
-    From ``torch-gaunt bench tp`` on a 2-core CPU (``docs/benchmarks/gaunt_tensor_product.md``): at L = 1 the
-    dense contraction is slightly faster with 256 x 16 channels and the grid 2.4x faster with 10,000 x 1; from
-    L = 2 on the grid wins in both protocols; the 2D-Fourier method is 2.5-20x slower than the grid at every degree (it transforms on a
-    ``(2(L1+L2)+1)``-point torus in both angles, in complex arithmetic). So: dense for scalar inputs
-    (``L = 0``, where it is one multiply), the grid otherwise. No GPU measurements exist yet; CUDA uses the
-    same rule.
+OPERATIONS = ("product", "convolution", "many_body")
+
+
+def select_method(
+    lmax1: int, lmax2: int, lmax_out: int, device: torch.device | str = "cpu", operation: str = "product"
+) -> str:
+    """The executor that ``method="auto"`` uses, for one operation at these degrees on this device.
+
+    Measured with interleaved rounds on a 2-core CPU, float32 (``torch-gaunt bench``, ``docs/benchmarks/``):
+
+    - ``"product"`` (:func:`gaunt_tensor_product`): the dense contraction costs ``(L1+1)²(L2+1)²`` per output
+      coefficient, the grid a fixed number of transforms. With 256 x 16 and 64 x 128 channels the dense one is
+      1.3-2.7x faster up to ``(L1+1)²(L2+1)² = 100`` ((1, 1), (2, 2), (4, 1), (1, 3)), even (0.9-1.35x) at 144
+      ((3, 2), (5, 1), (2, 3)) and 1.1-1.5x slower from 196 on ((6, 1), (4, 2), (3, 3)): so dense while
+      that number is at most :data:`DENSE_MAX_PAIRS`, the grid above. The 2D-Fourier method is 2.5-20x slower than
+      the grid at every degree (it transforms on a ``(2(L1+L2)+1)``-point torus in complex arithmetic).
+    - ``"convolution"`` (:func:`~torch_gaunt.products.gaunt_convolution`, degrees ``L_in, L_sh, L_out``): the
+      per-node grid is 1.5-4x faster than per-edge dense products and the edge frame at every measured degree
+      (``L <= 4``; 75 nodes / 920 edges / 64 channels and 256 / 4096 / 16), except scalar inputs on the larger
+      graph (dense 1.16x faster): always the grid.
+    - ``"many_body"`` (:func:`~torch_gaunt.products.many_body_product`, ``lmax1 = lmax2 = L``, correlation 3,
+      128 channels): pairwise dense products are 1.1x faster at ``L = 1``, the grid 2.4-4.4x faster from
+      ``L = 2``.
+
+    No GPU measurements exist yet: CUDA uses the same rules.
     """
-    return "dense" if max(lmax1, lmax2) == 0 else "grid"
+    check_choice("operation", operation, OPERATIONS)
+    if operation == "convolution":
+        return "grid"
+    if operation == "many_body":
+        return "dense" if max(lmax1, lmax2) <= 1 else "grid"
+    return "dense" if (lmax1 + 1) ** 2 * (lmax2 + 1) ** 2 <= DENSE_MAX_PAIRS else "grid"
 
 
 def _degree_weights(w: torch.Tensor | None, name: str, lmax: int, channels: int) -> torch.Tensor | None:

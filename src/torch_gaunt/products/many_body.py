@@ -62,7 +62,7 @@ def many_body_product(
             raise ValueError(f"{name}: expected shape {list(shape)}, got {tuple(w.shape)}")
     check_choice("method", method, METHODS)
     if method == "auto":
-        method = select_method(L, L, Lo, x.device)
+        method = select_method(L, L, Lo, x.device, operation="many_body")
     if correlation == 0 or N == 0:
         return x.new_zeros(N, (Lo + 1) ** 2, C)
     if method == "grid":
