@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .._checks import check_tensor
+from .._checks import check_spherical_tensor, check_tensor
 from ..products import pointwise_on_sphere
 from ..so3.irreps import Irreps, IrrepsLike
 
@@ -176,13 +176,8 @@ class SphereGridActivation(torch.nn.Module):
         self.resolution = 3 * lmax + self.lmax_out if resolution is None else resolution
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_tensor("x", x, min_dim=2)
-        K = (self.lmax + 1) ** 2
-        if x.shape[-2] != K:
-            raise ValueError(f"x: expected shape [..., {K}, C] (degree {self.lmax}), got {tuple(x.shape)}")
-        batch, C = x.shape[:-2], x.shape[-1]
-        y = pointwise_on_sphere(x.reshape(-1, K, C), self.activation, self.lmax_out, self.resolution)
-        return y.reshape(batch + ((self.lmax_out + 1) ** 2, C))
+        check_spherical_tensor("x", x, lmax=self.lmax)
+        return pointwise_on_sphere(x, self.activation, self.lmax_out, self.resolution)
 
     def extra_repr(self) -> str:
         return f"lmax={self.lmax} -> {self.lmax_out}, resolution={self.resolution}"

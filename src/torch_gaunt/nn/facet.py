@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import torch
 
-from .._checks import check_tensor
+from .._checks import check_spherical_tensor
 from ..products import pointwise_on_sphere
 from .linear import SphericalLinear
 
@@ -54,14 +54,8 @@ class FacetMixing(torch.nn.Module):
         self.resolution = 3 * lmax + self.lmax_out if resolution is None else resolution
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_tensor("x", x, min_dim=2)
-        K = (self.lmax + 1) ** 2
-        if x.shape[-2:] != (K, self.channels):
-            raise ValueError(f"x: expected shape [..., {K}, {self.channels}], got {tuple(x.shape)}")
-        batch = x.shape[:-2]
-        h = self.up(x).reshape(-1, K, self.hidden)
-        back = pointwise_on_sphere(h, self.mlp, self.lmax_out, self.resolution)
-        return self.down(back).reshape(batch + ((self.lmax_out + 1) ** 2, self.channels))
+        check_spherical_tensor("x", x, lmax=self.lmax, channels=self.channels)
+        return self.down(pointwise_on_sphere(self.up(x), self.mlp, self.lmax_out, self.resolution))
 
     def extra_repr(self) -> str:
         return (

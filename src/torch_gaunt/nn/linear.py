@@ -15,9 +15,9 @@ import math
 
 import torch
 
-from .._checks import check_last_dims, check_tensor
+from .._checks import check_last_dims, check_spherical_tensor, check_tensor
 from ..so3.irreps import Irreps, IrrepsLike
-from ..so3.spherical_tensor import degree_index, degree_of
+from ..so3.spherical_tensor import degree_index
 
 __all__ = ["Linear", "SphericalLinear"]
 
@@ -94,11 +94,7 @@ class SphericalLinear(torch.nn.Module):
         self.register_buffer("degree_index", degree_index(lmax).clone(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_tensor("x", x, min_dim=2)
-        K = (self.lmax + 1) ** 2
-        if x.shape[-2:] != (K, self.channels_in):
-            degree_of(x.shape[-2], "x (axis -2, coefficients)")
-            raise ValueError(f"x: expected shape [..., {K}, {self.channels_in}], got {tuple(x.shape)}")
+        check_spherical_tensor("x", x, lmax=self.lmax, channels=self.channels_in)
         W = self.weight.to(x.dtype)[self.degree_index] / math.sqrt(self.channels_in)  # [K, C_in, C_out]
         y = torch.einsum("...kc,kcd->...kd", x, W)
         if self.bias is not None:

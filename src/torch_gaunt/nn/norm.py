@@ -11,17 +11,10 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import check_tensor
+from .._checks import check_spherical_tensor
 from ..so3.spherical_tensor import degree_index
 
 __all__ = ["EquivariantLayerNorm", "EquivariantRMSNorm"]
-
-
-def _check_input(module, x: torch.Tensor) -> None:
-    check_tensor("x", x, min_dim=2)
-    K = (module.lmax + 1) ** 2
-    if x.shape[-2:] != (K, module.channels):
-        raise ValueError(f"x: expected shape [..., {K}, {module.channels}], got {tuple(x.shape)}")
 
 
 class EquivariantLayerNorm(torch.nn.Module):
@@ -34,7 +27,7 @@ class EquivariantLayerNorm(torch.nn.Module):
         self.bias = torch.nn.Parameter(torch.zeros(channels)) if affine else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input(self, x)
+        check_spherical_tensor("x", x, lmax=self.lmax, channels=self.channels)
         parts = []
         for l in range(self.lmax + 1):
             block = x[..., l * l : (l + 1) ** 2, :]
@@ -61,7 +54,7 @@ class EquivariantRMSNorm(torch.nn.Module):
         self.register_buffer("degree_index", degree_index(lmax).clone(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input(self, x)
+        check_spherical_tensor("x", x, lmax=self.lmax, channels=self.channels)
         if self.centre:
             x = torch.cat([x[..., :1, :] - x[..., :1, :].mean(-1, keepdim=True), x[..., 1:, :]], dim=-2)
         mean_square = (x.pow(2).mean(-1) * self.balance.to(x.dtype)).sum(-1)[..., None, None]

@@ -29,7 +29,7 @@ import math
 import torch
 
 from .._cache import cached_table
-from .._checks import check_degree, check_same_dtype_device, check_tensor
+from .._checks import broadcast_batch, broadcast_channels, check_degree, check_same_dtype_device, check_tensor
 from ..so3.coefficients import clebsch_gordan
 from ..so3.irreps import Irreps
 from ..sphere.grid import from_order_major, sphere_grid
@@ -97,15 +97,14 @@ def vector_gaunt_product(x: torch.Tensor, y: torch.Tensor, lmax_out: int | None 
         ``[..., 3 (L3+1)**2, C]``: the VSH coefficients of ``V1 × V2`` projected on component degree ``<= L3``;
         with input parities ``p1, p2`` (see :func:`vsh_irreps`) its parity is ``p1 p2``.
     """
-    check_tensor("x", x, min_dim=2)
-    check_tensor("y", y, min_dim=2)
+    check_tensor("x", x, min_dim=3)
+    check_tensor("y", y, min_dim=3)
     check_same_dtype_device(x=x, y=y)
     L1, L2 = _lmax_of(x.shape[-2], "x"), _lmax_of(y.shape[-2], "y")
     L3 = L1 + L2 if lmax_out is None else check_degree("lmax_out", lmax_out, maximum=L1 + L2)
+    broadcast_channels(x, y)
+    batch = broadcast_batch(x, y)
     C = x.shape[-1]
-    if y.shape[-1] not in (C, 1):
-        raise ValueError(f"y: expected {C} channels (those of x) or 1 in the last axis, got shape {tuple(y.shape)}")
-    batch = torch.broadcast_shapes(x.shape[:-2], y.shape[:-2])
     M = math.prod(batch)
     desc = GauntDescription(L1, L2, L3)
     n_theta, n_phi = desc.grid_size
