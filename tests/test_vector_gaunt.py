@@ -34,7 +34,7 @@ def test_exact_pointwise_cross_product(degrees):
     L1, L2 = degrees
     x = torch.randn(3 * (L1 + 1) ** 2, dtype=F64)
     y = torch.randn(3 * (L2 + 1) ** 2, dtype=F64)
-    z = vector_gaunt_product(x[:, None], y[:, None])[:, 0]
+    z = vector_gaunt_product(x[None, :, None], y[None, :, None])[0, :, 0]
     points = torch.nn.functional.normalize(torch.randn(100, 3, dtype=F64), dim=-1)
     expected = torch.linalg.cross(field(x, L1, points), field(y, L2, points), dim=-1)
     assert (field(z, L1 + L2, points) - expected).abs().max() < 1e-12
@@ -44,7 +44,7 @@ def test_constant_fields_give_the_cross_product():
     a, b = torch.randn(3, dtype=F64), torch.randn(3, dtype=F64)
     x, y = torch.zeros(12, 1, dtype=F64), torch.zeros(12, 1, dtype=F64)
     x[1:4, 0], y[1:4, 0] = a, b  # block (j, l) = (1, 0): a constant field
-    z = vector_gaunt_product(x, y, 0)[:, 0]
+    z = vector_gaunt_product(x[None], y[None], 0)[0, :, 0]
     assert torch.allclose(z, torch.linalg.cross(a, b, dim=0) / math.sqrt(4 * math.pi), atol=1e-14)
 
 
@@ -68,7 +68,7 @@ def test_path_constants_match_wigner_9j():
                     x[offsets[b1] + m1] = 1
                     y = torch.zeros(3 * (L2 + 1) ** 2, 2 * j2 + 1, dtype=F64)
                     y[offsets[b2] : offsets[b2] + 2 * j2 + 1] = torch.eye(2 * j2 + 1, dtype=F64)
-                    z = vector_gaunt_product(x.expand(-1, 2 * j2 + 1), y, L3)
+                    z = vector_gaunt_product(x.expand(-1, 2 * j2 + 1)[None], y[None], L3)[0]
                     T[m1] = z[offsets[b3] : offsets[b3] + 2 * j3 + 1].T
                 C = clebsch_gordan(j1, j2, j3)
                 kappa = (T * C).sum().item()
@@ -92,7 +92,7 @@ def test_equivariance(parities):
 def test_antisymmetric_broadcast_and_gradients():
     x = torch.randn(4, 27, 3, dtype=F64)
     assert vector_gaunt_product(x, x).abs().max() < 1e-13
-    y = torch.randn(27, 1, dtype=F64)
+    y = torch.randn(1, 27, 1, dtype=F64)
     z = vector_gaunt_product(x, y, 1)
     assert z.shape == (4, 12, 3)
     assert torch.allclose(z, vector_gaunt_product(x, y.expand(4, 27, 3), 1), atol=1e-13)
@@ -107,8 +107,10 @@ def test_module_and_bad_input():
     assert str(m.irreps_out) == str(vsh_irreps(1, 1))
     assert m(torch.randn(5, 12, 2), torch.randn(5, 12, 2)).shape == (5, 12, 2)
     with pytest.raises(ValueError, match=r"x: expected 3 \(L\+1\)\*\*2 VSH coefficients"):
-        vector_gaunt_product(torch.randn(10, 2), torch.randn(12, 2))
+        vector_gaunt_product(torch.randn(1, 10, 2), torch.randn(1, 12, 2))
     with pytest.raises(ValueError, match="lmax_out: expected a degree <= 2"):
-        vector_gaunt_product(torch.randn(12, 2), torch.randn(12, 2), 3)
+        vector_gaunt_product(torch.randn(1, 12, 2), torch.randn(1, 12, 2), 3)
     with pytest.raises(ValueError, match="y: expected 2 channels"):
-        vector_gaunt_product(torch.randn(12, 2), torch.randn(12, 3))
+        vector_gaunt_product(torch.randn(1, 12, 2), torch.randn(1, 12, 3))
+    with pytest.raises(ValueError, match=r"x: expected VSH coefficients \[batch..., 3 \(L\+1\)\*\*2, C\]"):
+        vector_gaunt_product(torch.randn(12, 2), torch.randn(12, 2))  # [12, dim] would read as one field

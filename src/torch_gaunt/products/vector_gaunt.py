@@ -97,8 +97,12 @@ def vector_gaunt_product(x: torch.Tensor, y: torch.Tensor, lmax_out: int | None 
         ``[..., 3 (L3+1)**2, C]``: the VSH coefficients of ``V1 × V2`` projected on component degree ``<= L3``;
         with input parities ``p1, p2`` (see :func:`vsh_irreps`) its parity is ``p1 p2``.
     """
-    check_tensor("x", x, min_dim=3)
-    check_tensor("y", y, min_dim=3)
+    for name, v in (("x", x), ("y", y)):
+        if check_tensor(name, v).dim() < 3:
+            raise ValueError(
+                f"{name}: expected VSH coefficients [batch..., 3 (L+1)**2, C] with at least 3 dimensions, got shape "
+                f"{tuple(v.shape)}; add a batch axis ({name}[None]) for a single field"
+            )
     check_same_dtype_device(x=x, y=y)
     L1, L2 = _lmax_of(x.shape[-2], "x"), _lmax_of(y.shape[-2], "y")
     L3 = L1 + L2 if lmax_out is None else check_degree("lmax_out", lmax_out, maximum=L1 + L2)
