@@ -42,6 +42,7 @@ COLUMNS = [
     ("cg_reference", "our CG"),
     ("dense", "dense"),
     ("grid", "grid"),
+    ("grid_compiled", "grid, torch.compile"),
     ("fourier", "fourier"),
 ]
 
@@ -69,6 +70,10 @@ def _ops(L: int, batch: int, C: int, dtype, device, run: set[str]) -> dict:
         if method in run:
             tp = GauntTensorProduct(L, L, L, channels=C, method=method).to(device=device, dtype=dtype)
             ops[method] = (lambda tp=tp: tp(x, y), [x, y, *tp.parameters()])
+    if "grid_compiled" in run:  # inductor; the warm-up calls compile (tens of seconds)
+        tp = GauntTensorProduct(L, L, L, channels=C, method="grid").to(device=device, dtype=dtype)
+        compiled = torch.compile(tp)
+        ops["grid_compiled"] = (lambda: compiled(x, y), [x, y, *tp.parameters()])
     irreps = spherical_tensor_irreps(L, C, p=1)
     xe = torch.randn(batch, irreps.dim, dtype=dtype, device=device, requires_grad=True)
     ye = torch.randn(batch, irreps.dim, dtype=dtype, device=device, requires_grad=True)
@@ -85,7 +90,16 @@ def _ops(L: int, batch: int, C: int, dtype, device, run: set[str]) -> dict:
 
 
 def _protocol(
-    lmaxes, batch: int, C: int, dtype, device, backward: bool, opponents: bool, desc: str, running: set[str]
+    lmaxes,
+    batch: int,
+    C: int,
+    dtype,
+    device,
+    backward: bool,
+    opponents: bool,
+    desc: str,
+    running: set[str],
+    compiled: bool = False,
 ) -> list[dict]:
     """Rows ``{"lmax", "auto", "best", "results", ...}``. Our executors in ``running`` drop out of it (for this and
     later protocols of the same batch) once ``DROP_FACTOR`` x slower than the fastest."""
@@ -94,6 +108,8 @@ def _protocol(
         run = set(running)
         if opponents:
             run |= {name for name, cap in CAPS.items() if L <= cap}
+        if compiled:
+            run.add("grid_compiled")
         results = measure_ops(_ops(L, batch, C, dtype, device, run), device, backward, memory=backward)
         row = {"lmax": L, "auto": select_method(L, L, L, device), "results": results}
         ours = {m: results[m]["forward"] for m in OURS if m in results}
@@ -108,9 +124,9 @@ def _protocol(
         if "e3nn_channelwise" in results:
             row["ratios"] = {
                 f"e3nn_channelwise/{m}/{kind}": ratio(results["e3nn_channelwise"][kind], results[m][kind])
-                for m in ours
+                for m in [*ours, "grid_compiled"]
                 for kind in ("forward", "forward_backward")
-                if kind in results[m]
+                if kind in results.get(m, {})
             }
         running -= {m for m in ours if m != "grid" and ours[m].median > DROP_FACTOR * ours[best].median}
         row["warnings"] = check_results(f"L = {L}", results)
@@ -120,7 +136,13 @@ def _protocol(
 
 def _time_table(rows: list[dict], kind: str) -> str:
     columns = [(name, label) for name, label in COLUMNS if any(name in r["results"] for r in rows)]
-    header = ["L"] + [f"{label} (ms)" for _, label in columns] + ["e3nn uuu / grid", "auto picks", "auto / best"]
+    compared = [name for name in ("grid", "grid_compiled") if any(name in r["results"] for r in rows)]
+    header = (
+        ["L"]
+        + [f"{label} (ms)" for _, label in columns]
+        + [f"e3nn uuu / {dict(COLUMNS)[name]}" for name in compared]
+        + ["auto picks", "auto / best"]
+    )
     lines = []
     for r in rows:
         res = r["results"]
@@ -128,7 +150,7 @@ def _time_table(rows: list[dict], kind: str) -> str:
         for name, _ in columns:
             timing = res.get(name, {}).get(kind)
             cells.append(time_cell(timing) + ("!" if res.get(name, {}).get("impossible") else ""))
-        cells.append(ratio_cell(r.get("ratios", {}).get(f"e3nn_channelwise/grid/{kind}")))
+        cells += [ratio_cell(r.get("ratios", {}).get(f"e3nn_channelwise/{name}/{kind}")) for name in compared]
         cells.append(r["auto"])
         cells.append(ratio_cell(r["auto_vs_best"][kind]) if kind in r["auto_vs_best"] else "1")
         lines.append(cells)
@@ -163,10 +185,14 @@ def run(
     command: str = "torch-gaunt bench tp",
     backward: bool = True,
     allocator_tuned: bool = False,
+    compiled: bool = False,
 ) -> dict:
-    """Run the protocols, print the tables and write the report (Markdown, JSON, PNG) to ``out_dir``."""
+    """Run the protocols, print the tables and write the report (Markdown, JSON, PNG) to ``out_dir``.
+
+    ``compiled`` adds the grid product under ``torch.compile`` (inductor) to the 256 x 16 protocol.
+    """
     running = set(OURS)
-    channels = _protocol(lmaxes, 256, 16, dtype, device, backward, True, "tensor products, 256 x 16", running)
+    channels = _protocol(lmaxes, 256, 16, dtype, device, backward, True, "tensor products, 256 x 16", running, compiled)
     scaling = _protocol(scaling_lmaxes, 256, 16, dtype, device, False, False, "scaling, 256 x 16", running)
     pof = _protocol(pof_lmaxes, 10_000, 1, dtype, device, backward, True, "Price-of-Freedom, 10000 x 1", set(OURS))
     exponent = _fit_exponent([r for r in channels if r["lmax"] >= 8] + scaling)

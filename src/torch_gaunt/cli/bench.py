@@ -69,7 +69,7 @@ def _tp(args: argparse.Namespace, argv: list[str]) -> int:
     pof = (list(range(1, 11)) if not args.quick else [1, 4]) if args.pof else []
     run(
         args.lmax or lmaxes, scaling if not args.lmax else [], pof, DTYPES[args.dtype], args.device, out,
-        _command_line(argv), backward=not args.no_backward, allocator_tuned=tuned,
+        _command_line(argv), backward=not args.no_backward, allocator_tuned=tuned, compiled=args.compile,
     )  # fmt: skip
     _finish(out)
     return 0
@@ -124,6 +124,9 @@ def add_parser(commands, name: str) -> None:
     tp.add_argument("--quick", action="store_true", help="a short run: L = 1, 2, 4, 6 and 8, 16")
     tp.add_argument("--pof", action="store_true", help="add the Price-of-Freedom protocol (batch 10000 x 1 channel)")
     tp.add_argument("--no-backward", action="store_true", help="time the forward pass only")
+    tp.add_argument(
+        "--compile", action="store_true", help="add the grid product under torch.compile (compiles once per L)"
+    )
     tp.set_defaults(run=_tp)
     sh = ops.add_parser("sh", description=BENCHMARKS["sh"])
     sh.add_argument("--lmax", type=int, nargs="+", help="degrees (default 2 6 12 20)")

@@ -159,6 +159,8 @@ def multiply_halves(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     Its gradients have the same form (``∂/∂a = g ⊙ b``, ``∂/∂b = g ⊙ a``), so backward saves only ``a`` and
     ``b`` and stays twice differentiable.
     """
+    if torch.compiler.is_compiling():  # plain ops: the compiler fuses them and derives the backward itself
+        return torch.stack([a[0] * b[0] + a[1] * b[1], a[0] * b[1] + a[1] * b[0]])
     return _MultiplyHalves.apply(a, b)
 
 
