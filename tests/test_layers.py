@@ -145,3 +145,34 @@ def test_no_import_cycles():
 )
 def test_the_checker_catches_bad_arrows(module, source):
     assert _violations(module, _imports(source, module, is_package=False))
+
+
+PACKAGES = sorted(_module_name(p) for p in FILES if p.name == "__init__.py")
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_package_has_an_explicit_face(package):
+    """``__all__`` is written out as a list of names (not computed from ``dir()``), each name exists, none private."""
+    import importlib
+
+    source = (ROOT.parent / package.replace(".", "/") / "__init__.py").read_text(encoding="utf-8")
+    assigned = [
+        node.value
+        for node in ast.parse(source).body
+        if isinstance(node, (ast.Assign, ast.AnnAssign))
+        and any(getattr(t, "id", None) == "__all__" for t in getattr(node, "targets", [getattr(node, "target", None)]))
+    ]
+    assert len(assigned) == 1 and isinstance(assigned[0], (ast.List, ast.Tuple)), f"{package}: write __all__ out"
+    assert all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in assigned[0].elts)
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        assert not name.startswith("_") or name == "__version__", f"{package} exports the private {name}"
+        assert hasattr(module, name), f"{package}.__all__ names {name}, which it does not define"
+
+
+def test_layers_are_reachable_from_the_top():
+    import torch_gaunt
+
+    for name in ("so3", "sphere", "products", "nn", "testing"):
+        assert name in torch_gaunt.__all__ and hasattr(torch_gaunt, name)
+    assert torch_gaunt.nn.EquivariantConvolution is not None

@@ -24,5 +24,4 @@ def cached_table(builder: Callable[..., T]) -> Callable[..., T]:
             cache[args] = builder(*args)
         return cache[args]
 
-    get.cache = cache  # type: ignore[attr-defined]
     return get

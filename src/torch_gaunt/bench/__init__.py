@@ -2,4 +2,9 @@
 
 Peers (e3nn, sphericart, ...) are imported only here and only when a benchmark runs; an opponent that is
 not installed is reported as missing, never silently replaced.
+
+Modules: ``timing`` (interleaved rounds, peak memory), ``report`` (tables, noise flags, files), ``tensor_product``,
+``spherical_harmonics``, ``layers``; ``mace_worker`` runs in MACE's own environment.
 """
+
+__all__: list[str] = []  # run through `torch-gaunt bench`; the modules are imported by name

@@ -56,16 +56,14 @@ class FourierTables:
     Attributes:
         forward1, forward2: ``[2L+1 (m), 2L+1 (u), L+1 (l)]`` complex, ``a^{l|m|}_u``.
         backward: ``[L3+1 (k), L3+1 (l), 2S+1 (u)]`` complex, ``Σ_w a^{lk}_w I(u + w)`` for ``|u| <= S = L1 + L2``.
-        n_theta, n_phi: FFT sizes; ``n_theta >= 2S + 1`` keeps every ``u`` of the product exact and
-            ``n_phi >= S + L3 + 1`` keeps ``|v| <= L3`` free of aliasing.
+        S: ``L1 + L2``, the largest frequency of a product in either angle (the FFT sizes are the executor's:
+            :func:`torch_gaunt.products.backends.fourier.fft_size`).
     """
 
     def __init__(self, lmax1: int, lmax2: int, lmax_out: int, dtype: torch.dtype, device: torch.device):
         cdtype = torch.complex64 if dtype == torch.float32 else torch.complex128
         S = lmax1 + lmax2
         self.lmax1, self.lmax2, self.lmax_out, self.S = lmax1, lmax2, lmax_out, S
-        self.n_theta = 2 * S + 1
-        self.n_phi = S + lmax_out + 1
         self.forward1 = self._forward(lmax1).to(device=device, dtype=cdtype)
         self.forward2 = self._forward(lmax2).to(device=device, dtype=cdtype)
         a = _legendre_fourier_coefficients(lmax_out)  # [k, w, l]

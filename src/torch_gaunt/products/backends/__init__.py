@@ -11,3 +11,5 @@ A backend is one file with two functions:
 from . import dense, fourier, grid
 
 BACKENDS = {"dense": dense, "grid": grid, "fourier": fourier}
+
+__all__ = ["BACKENDS", "dense", "fourier", "grid"]
