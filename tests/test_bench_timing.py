@@ -73,3 +73,14 @@ def test_reports_go_to_new_folders_and_never_replace_silently(tmp_path, capsys, 
     assert "replacing" not in capsys.readouterr().err
     write_report(tmp_path / "out", *args)
     assert "replacing the earlier x report" in capsys.readouterr().err
+
+
+def test_busy_warning_reads_what_others_use(monkeypatch):
+    import torch_gaunt.bench.timing as timing
+
+    samples = iter([(100, 1000), (100 + 180, 1000 + 200)])  # 90 % busy during the window
+    monkeypatch.setattr(timing, "_cpu_times", lambda: next(samples))
+    assert "90%" in timing.busy_warning(window=0)
+    samples = iter([(100, 1000), (110, 1200)])  # 5 %
+    monkeypatch.setattr(timing, "_cpu_times", lambda: next(samples))
+    assert timing.busy_warning(window=0) is None

@@ -233,17 +233,35 @@ def machine_info(device: torch.device | str = "cpu") -> str:
     return text
 
 
-def busy_warning() -> str | None:
-    """A sentence when the load average shows another program using the CPU, else None."""
+def _cpu_times() -> tuple[int, int] | None:
+    """``(busy, total)`` jiffies of all CPUs from ``/proc/stat`` (Linux), or None."""
     try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
+        with open("/proc/stat", encoding="utf-8") as handle:
+            fields = [int(v) for v in handle.readline().split()[1:]]
+    except (OSError, ValueError):
         return None
-    cores = os.cpu_count() or 1
-    if load > 0.5 * cores:
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_warning(window: float = 0.5) -> str | None:
+    """A sentence when other programs keep the CPU busy right now (measured over ``window`` seconds while this
+    process sleeps), else None. Falls back to the load average where ``/proc/stat`` is missing."""
+    before = _cpu_times()
+    if before is None:
+        try:
+            load, cores = os.getloadavg()[0], os.cpu_count() or 1
+        except (AttributeError, OSError):
+            return None
+        busy = load / cores
+    else:
+        time.sleep(window)
+        after = _cpu_times()
+        busy = (after[0] - before[0]) / max(after[1] - before[1], 1)
+    if busy > 0.3:
         return (
-            f"the 1-minute load average is {load:.1f} on {cores} cores before the benchmark started: another program "
-            "is using the CPU, so times will be noisy (interleaved rounds keep the ratios fair, not the times)"
+            f"other programs are using {busy:.0%} of the CPU: times will be noisy (interleaved rounds keep the "
+            "ratios fair, not the times); the report flags what the noise spoiled"
         )
     return None
 
