@@ -84,3 +84,18 @@ def test_busy_warning_reads_what_others_use(monkeypatch):
     samples = iter([(100, 1000), (110, 1200)])  # 5 %
     monkeypatch.setattr(timing, "_cpu_times", lambda: next(samples))
     assert timing.busy_warning(window=0) is None
+
+
+def test_the_mace_worker_loads_timing_by_path():
+    """The worker runs where torch-gaunt is not installed: it loads timing.py by path, dataclasses included."""
+    import importlib.util
+    from pathlib import Path
+
+    import torch_gaunt.bench
+
+    path = Path(torch_gaunt.bench.__file__).with_name("mace_worker.py")
+    spec = importlib.util.spec_from_file_location("mace_worker_probe", path)
+    worker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(worker)  # imports no MACE at module level
+    timing = worker.load_timing()
+    assert timing.Timing([1.0, 2.0, 3.0]).median == 2.0

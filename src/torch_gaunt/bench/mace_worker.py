@@ -22,22 +22,26 @@ from pathlib import Path
 os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 
 import torch  # noqa: E402
-from e3nn import o3  # noqa: E402
-from mace.modules.symmetric_contraction import SymmetricContraction  # noqa: E402
 
 
-def _load_timing():
-    spec = importlib.util.spec_from_file_location("torch_gaunt_timing", Path(__file__).with_name("timing.py"))
+def load_timing():
+    """``timing.py`` beside this file, loaded by path (torch-gaunt need not be installed here)."""
+    name = "torch_gaunt_bench_timing"
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("timing.py"))
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its dataclass looks itself up there
     spec.loader.exec_module(module)
     return module
 
 
 def main():
+    from e3nn import o3
+    from mace.modules.symmetric_contraction import SymmetricContraction
+
     L, L_out, C, N, correlation, elements = (int(a) for a in sys.argv[1:7])
     dtype = getattr(torch, sys.argv[7])
     torch.set_default_dtype(dtype)
-    timing = _load_timing()
+    timing = load_timing()
     irreps_in = o3.Irreps([(C, (l, (-1) ** l)) for l in range(L + 1)])
     irreps_out = o3.Irreps([(C, (l, (-1) ** l)) for l in range(L_out + 1)])
     contraction = SymmetricContraction(irreps_in, irreps_out, correlation=correlation, num_elements=elements)
