@@ -184,13 +184,20 @@ class _MaceWorker:
             args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
         )
         if self._read() != "ready":
-            raise RuntimeError(f"MACE worker failed to start:\n{self.process.stderr.read()[-2000:]}")
+            self._fail("failed to start")
+
+    def _fail(self, what: str):
+        self.process.kill()  # before reading its stderr: a live worker would block the read
+        raise RuntimeError(f"MACE worker {what}:\n{self.process.stderr.read()[-2000:]}")
 
     def _read(self) -> str:
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"MACE worker stopped:\n{self.process.stderr.read()[-2000:]}")
-        return line.strip()
+        """The next protocol line (``@ ...``); whatever else the worker's libraries print is skipped."""
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                self._fail("stopped")
+            if line.startswith("@ "):
+                return line[2:].strip()
 
     def ask(self, command: str):
         self.process.stdin.write(command + "\n")

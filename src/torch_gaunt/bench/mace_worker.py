@@ -5,10 +5,12 @@ torch-gaunt need not be installed there: the worker loads the torch-only ``timin
 sides are timed and measured by the same code. Protocol, one line each way:
 
     python mace_worker.py L L_out channels nodes correlation elements float32
-    -> ready
-    forward | forward_backward      -> seconds per call over one round
-    memory                          -> peak bytes of one forward + backward
+    -> @ ready
+    forward | forward_backward      -> @ seconds per call over one round
+    memory                          -> @ peak bytes of one forward + backward
     quit
+
+Answers start with "@ ", so that whatever MACE's imports print on stdout is told apart.
 """
 
 import importlib.util
@@ -53,13 +55,13 @@ def main():
         "forward": timing.InProcess(timing.inference(forward), "cpu", 2, 0.02),
         "forward_backward": timing.InProcess(timing.training_step(forward, params), "cpu", 2, 0.02),
     }
-    print("ready", flush=True)
+    print("@ ready", flush=True)
     for line in sys.stdin:
         command = line.strip()
         if command in ops:
-            print(json.dumps(ops[command].round()), flush=True)
+            print("@", json.dumps(ops[command].round()), flush=True)
         elif command == "memory":
-            print(json.dumps(timing.peak_memory(timing.training_step(forward, params))), flush=True)
+            print("@", json.dumps(timing.peak_memory(timing.training_step(forward, params))), flush=True)
         else:
             break
 
