@@ -62,9 +62,11 @@ def select_method(
 
     - ``"product"`` (:func:`gaunt_tensor_product`): the dense contraction costs ``(L1+1)²(L2+1)²`` per output
       coefficient, the grid a fixed number of transforms. With 256 x 16 and 64 x 128 channels the dense one is
-      1.3-2.7x faster up to ``(L1+1)²(L2+1)² = 100`` ((1, 1), (2, 2), (4, 1), (1, 3)), even (0.9-1.35x) at 144
+      1.1-2.7x faster up to ``(L1+1)²(L2+1)² = 100`` ((1, 1), (2, 2), (4, 1), (1, 3)), even (0.9-1.35x) at 144
       ((3, 2), (5, 1), (2, 3)) and 1.1-1.5x slower from 196 on ((6, 1), (4, 2), (3, 3)): so dense while
-      that number is at most :data:`DENSE_MAX_PAIRS`, the grid above. The 2D-Fourier method is 2.5-20x slower than
+      that number is at most :data:`DENSE_MAX_PAIRS`, the grid above. With one channel and a batch of 10,000
+      (the Price-of-Freedom protocol) the dense backward is slower already at (2, 2) (the grid 1.8x faster
+      forward + backward there): the rule is tuned for the multi-channel shapes of networks. The 2D-Fourier method is 2.5-20x slower than
       the grid at every degree (it transforms on a ``(2(L1+L2)+1)``-point torus in complex arithmetic).
     - ``"convolution"`` (:func:`~torch_gaunt.products.gaunt_convolution`, degrees ``L_in, L_sh, L_out``): the
       per-node grid is 1.5-4x faster than per-edge dense products and the edge frame at every measured degree
