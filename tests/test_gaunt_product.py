@@ -262,3 +262,24 @@ def test_only_y_broadcasts_over_channels():
     with pytest.raises(ValueError, match="only y broadcasts over channels, so pass the tensor with 8 channels as x"):
         gaunt_tensor_product(x, y)
     assert gaunt_tensor_product(y, x).shape == (2, 9, 8)  # the other way round is the supported broadcast
+
+
+@pytest.mark.parametrize("half_from", [0, 10**6], ids=["half grids", "full grids"])
+def test_both_grid_forms_agree(half_from, monkeypatch):
+    """The grid pipeline runs on half or full grids by grid size; force each and compare with the reference."""
+    import torch_gaunt.products.backends.grid as grid
+    from torch_gaunt.nn import ManyBodyInteraction
+
+    monkeypatch.setattr(grid, "HALF_GRID_FROM", half_from)
+    for L1, L2, L3 in [(2, 2, 2), (3, 1, 4), (4, 4, 8)]:
+        x = torch.randn(2, (L1 + 1) ** 2, 3, dtype=F64, requires_grad=True)
+        y = torch.randn(2, (L2 + 1) ** 2, 3, dtype=F64, requires_grad=True)
+        desc = GauntDescription(L1, L2, L3)
+        assert grid.grid_tables(L3, desc.grid_size, F64, torch.device("cpu")).half == (half_from == 0)
+        assert (gaunt_tensor_product(x, y, L3, method="grid") - reference(x, y, L3)).abs().max() < 1e-12
+    assert torch.autograd.gradgradcheck(lambda x, y: gaunt_tensor_product(x, y, 2, method="grid"), (x[:, :9], y))
+    mb = ManyBodyInteraction(2, 3, correlation=3, num_elements=2, lmax_out=2, method="grid").double()
+    dense = ManyBodyInteraction(2, 3, correlation=3, num_elements=2, lmax_out=2, method="dense").double()
+    dense.load_state_dict(mb.state_dict())
+    x, element = torch.randn(4, 9, 3, dtype=F64), torch.tensor([0, 1, 1, 0])
+    assert (mb(x, element) - dense(x, element)).abs().max() < 1e-12

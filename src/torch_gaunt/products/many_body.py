@@ -90,21 +90,21 @@ def _on_grid(x: torch.Tensor, w_in: torch.Tensor, w_out: torch.Tensor, desc: Man
     linear = _linear_term(x, w_in, w_out, desc)
     if desc.correlation == 1:
         return linear
-    halves_in = grid.half_grid(L, desc.grid_size, x.dtype, x.device)
-    halves_out = grid.half_grid(Lo, desc.grid_size, x.dtype, x.device)
-    block = grid.order_major(x.transpose(0, 1), halves_in).view(-1, L + 1, N, C)
+    g_in = grid.grid_tables(L, desc.grid_size, x.dtype, x.device)
+    g_out = grid.grid_tables(Lo, desc.grid_size, x.dtype, x.device)
+    block = grid.order_major(x.transpose(0, 1), g_in).view(-1, L + 1, N, C)
     weights = w_in.permute(1, 2, 0, 3)  # [copies, L+1, N, C]: broadcasts over the orders of the block
-    factors = [grid.synthesize(block * weights[k], halves_in) for k in range(1, desc.num_copies)]
+    factors = [grid.synthesize(block * weights[k], g_in) for k in range(1, desc.num_copies)]
     total, start = None, 0
     for nu in range(2, desc.correlation + 1):
         product = factors[start]
         for k in range(1, nu):
-            product = grid.multiply_halves(product, factors[start + k])
+            product = grid.multiply(product, factors[start + k], g_out)
         start += nu
-        projected = grid.project(product, halves_out).view(-1, Lo + 1, N, C)
+        projected = grid.project(product, g_out).view(-1, Lo + 1, N, C)
         weighted = projected * w_out[:, nu - 1].permute(1, 0, 2)  # per degree l
         total = weighted if total is None else total + weighted
-    return grid.spherical_layout(total, halves_out, (N, C)) + linear
+    return grid.spherical_layout(total, g_out, (N, C)) + linear
 
 
 def _pairwise(x, w_in, w_out, desc: ManyBodyDescription, method: str) -> torch.Tensor:
