@@ -72,6 +72,7 @@ def _ops(L: int, batch: int, C: int, dtype, device, run: set[str]) -> dict:
             ops[method] = (lambda tp=tp: tp(x, y), [x, y, *tp.parameters()])
     if "grid_compiled" in run:  # inductor; the warm-up calls compile (tens of seconds)
         tp = GauntTensorProduct(L, L, L, channels=C, method="grid").to(device=device, dtype=dtype)
+        torch._dynamo.reset()  # one compiled module per L: past 8 recompilations Dynamo would silently run eager
         compiled = torch.compile(tp)
         ops["grid_compiled"] = (lambda: compiled(x, y), [x, y, *tp.parameters()])
     irreps = spherical_tensor_irreps(L, C, p=1)
