@@ -75,9 +75,8 @@ def check_spherical_tensor(
             f"{tuple(x.shape)}. A tensor in the e3nn layout [batch, irreps.dim] must first be converted with "
             "torch_gaunt.so3.irreps_to_spherical_tensor(x, irreps)"
         )
-    K = x.shape[-2]
-    L = math.isqrt(K) - 1 if not torch.compiler.is_compiling() else _degree_by_search(K)
-    if K < 1 or (L + 1) ** 2 != K:
+    L = square_degree(x.shape[-2])
+    if L < 0:
         raise ValueError(
             f"{name}: expected (L+1)**2 coefficients (1, 4, 9, 16, ...) in axis -2, got shape {tuple(x.shape)}"
         )
@@ -90,12 +89,19 @@ def check_spherical_tensor(
     return L
 
 
-def _degree_by_search(K) -> int:
-    # under torch.compile, K may be a symbolic size that math.isqrt cannot take; comparisons specialise on it
-    L = 0
-    while (L + 1) ** 2 < K:
-        L += 1
-    return L
+def square_degree(size) -> int:
+    """``L`` with ``(L+1)**2 == size``, or -1 if ``size`` is no such square.
+
+    Under ``torch.compile`` the size may be symbolic, which ``math.isqrt`` cannot take: a loop of comparisons
+    then specialises on it (the size fixes the degree and the tables anyway).
+    """
+    if torch.compiler.is_compiling():
+        L = 0
+        while (L + 1) ** 2 < size:
+            L += 1
+    else:
+        L = math.isqrt(size) - 1 if size >= 1 else -1
+    return L if L >= 0 and (L + 1) ** 2 == size else -1
 
 
 def broadcast_channels(x: torch.Tensor, y: torch.Tensor, x_name: str = "x", y_name: str = "y") -> None:

@@ -17,12 +17,10 @@ True
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .._cache import cached_table
-from .._checks import check_degree, check_tensor
+from .._checks import check_degree, check_tensor, square_degree
 from .irreps import Irrep, Irreps, IrrepsLike
 
 __all__ = [
@@ -45,9 +43,8 @@ def num_coefficients(lmax: int) -> int:
 
 def degree_of(num: int, name: str = "coefficient axis") -> int:
     """Degree ``L`` of a coefficient axis of size ``num = (L + 1)**2``; ``ValueError`` if not a square."""
-    num = int(num)  # under torch.compile: specialise on this size (it fixes the degree and the tables)
-    L = math.isqrt(num) - 1
-    if num < 1 or (L + 1) ** 2 != num:
+    L = square_degree(num)
+    if L < 0:
         raise ValueError(f"{name}: expected a size (L+1)**2 (1, 4, 9, 16, ...), got {num}")
     return L
 

@@ -92,7 +92,8 @@ class SphereGrid:
 
     def to_grid(self, coefficients: torch.Tensor) -> torch.Tensor:
         """Coefficients ``[K, *cols]`` (``K = (lmax+1)**2``, any strides) -> values ``[n_phi, n_theta, prod(cols)]``."""
-        return synthesis(coefficients, self.legendre, self.fourier, self.gather).view(self.n_phi, self.n_theta, -1)
+        block = to_order_major(coefficients, self.gather, self.lmax)
+        return synthesis(block, self.legendre, self.fourier).view(self.n_phi, self.n_theta, -1)
 
     def from_grid(self, values: torch.Tensor) -> torch.Tensor:
         """Values ``[n_phi, n_theta, N]`` -> order-major coefficients ``[(2L+1)(L+1), N]`` by exact quadrature.
@@ -185,10 +186,10 @@ class _MultiplyHalves(torch.autograd.Function):
         return grad_a, grad_b
 
 
-def synthesis(c: torch.Tensor, legendre: torch.Tensor, fourier: torch.Tensor, gather: torch.Tensor) -> torch.Tensor:
-    """Coefficients ``[K, *cols]`` -> grid values ``[n_phi, n_theta * N]`` with the tables of a :class:`SphereGrid`."""
-    by_order = to_order_major(c, gather, legendre.shape[-1] - 1)  # [2L+1, L+1, N]
-    partial = torch.bmm(legendre, by_order)  # [2L+1, n_theta, N]
+def synthesis(block: torch.Tensor, legendre: torch.Tensor, fourier: torch.Tensor) -> torch.Tensor:
+    """Order-major block ``[2L+1, L+1, *cols]`` (:func:`to_order_major`) -> grid values ``[n_phi, n_theta * N]`` with
+    the tables of a :class:`SphereGrid`."""
+    partial = torch.bmm(legendre, block.reshape(legendre.shape[0], legendre.shape[2], -1))  # [2L+1, n_theta, N]
     return fourier @ partial.view(partial.shape[0], -1)
 
 

@@ -22,6 +22,7 @@ from ...sphere.grid import (
     from_order_major,
     multiply_halves,
     sphere_grid,
+    synthesis,
     synthesis_halves,
     to_order_major,
 )
@@ -84,9 +85,7 @@ def synthesize(block: torch.Tensor, g: GridTables) -> torch.Tensor:
     """Block ``[orders, L+1, *cols]`` -> values ``[n_phi, n_theta * prod(cols)]`` of the functions on the grid."""
     if g.half:
         return synthesis_halves(block, g.tables).view(g.n_phi, -1)
-    legendre = g.tables["legendre"]  # [2L+1, n_theta, L+1]
-    partial = torch.bmm(legendre, block.reshape(legendre.shape[0], g.lmax + 1, -1))  # [2L+1, n_theta, N]
-    return g.tables["fourier"] @ partial.view(legendre.shape[0], -1)
+    return synthesis(block, g.tables["legendre"], g.tables["fourier"])
 
 
 def multiply(a: torch.Tensor, b: torch.Tensor, g: GridTables) -> torch.Tensor:
