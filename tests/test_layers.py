@@ -20,6 +20,7 @@ ORDER = {
     "_checks": 0,
     "_io": 0,
     "_safe": 0,
+    "_version": 0,
     "utils": 0,
     "so3": 1,
     "sphere": 2,

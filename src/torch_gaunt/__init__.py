@@ -1,6 +1,7 @@
 """torch-gaunt: fast E(3)-equivariant operations through Gaunt tensor products."""
 
-from . import nn, products, so3, sphere, testing
+from . import models, nn, products, so3, sphere, testing
+from ._version import __version__
 from .products import (
     CGTensorProduct,
     GauntTensorProduct,
@@ -10,12 +11,12 @@ from .products import (
 )
 from .so3 import Irrep, Irreps, spherical_harmonics
 
-__version__ = "0.1.0.dev0"
 __all__ = [
     "so3",
     "sphere",
     "products",
     "nn",
+    "models",
     "testing",
     "Irrep",
     "Irreps",

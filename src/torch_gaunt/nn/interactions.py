@@ -71,6 +71,7 @@ class EquivariantConvolution(torch.nn.Module):
         method: executor of :func:`~torch_gaunt.products.gaunt_convolution`: ``"auto"``, ``"grid"`` (per node),
             ``"edge_frame"``, ``"dense"`` or ``"fourier"`` (per edge).
         chunk_size: edges processed at a time by the grid and edge-frame executors (bounds their memory).
+        radial_hidden: hidden sizes of the radial MLP (MACE uses ``(64, 64, 64)``).
 
     ``forward(x [N, (L_in+1)**2, C], edge_vectors [E, 3], edge_index [2, E])``: ``edge_index[0]`` are the
     senders ``j``, ``edge_index[1]`` the receivers ``i``, ``edge_vectors = pos[i] - pos[j]`` or any
@@ -88,6 +89,7 @@ class EquivariantConvolution(torch.nn.Module):
         avg_num_neighbors: float = 1.0,
         method: str = "auto",
         chunk_size: int = 4096,
+        radial_hidden: tuple[int, ...] | list[int] = (64,),
     ):
         super().__init__()
         self.chunk_size = chunk_size
@@ -105,7 +107,7 @@ class EquivariantConvolution(torch.nn.Module):
                     f"num_basis: {type(radial).__name__} has no int attribute num_basis; pass num_basis, the size of "
                     "its output"
                 )
-        self.radial_mlp = RadialMLP([num_basis, 64, (lmax_sh + 1) * channels])
+        self.radial_mlp = RadialMLP([num_basis, *radial_hidden, (lmax_sh + 1) * channels])
         # build the tables of the chosen executor now, not while torch.compile traces
         prepare_convolution(lmax_in, lmax_sh, self.lmax_out, method, torch.get_default_dtype(), torch.device("cpu"))
 

@@ -1,0 +1,38 @@
+"""Everything that needs ASE: reading labelled structures, E0s and training statistics, vesin neighbour lists,
+the training loop, evaluation and plots."""
+
+from .data import Configuration, Keys, configuration_from_atoms, is_isolated_atom, read_configurations
+from .evaluation import Predictions, errors, format_errors, predict
+from .neighbours import neighbour_list, species_of, to_graph
+from .pipeline import DataSplit, evaluate_potential, prepare_data, train_potential
+from .statistics import average_num_neighbors, check_e0s, fit_e0s, isolated_atom_e0s, resolve_e0s, scale_shift
+from .training import ExponentialMovingAverage, TrainingSettings, train, weighted_loss
+
+__all__ = [
+    "Configuration",
+    "Keys",
+    "read_configurations",
+    "configuration_from_atoms",
+    "is_isolated_atom",
+    "neighbour_list",
+    "species_of",
+    "to_graph",
+    "resolve_e0s",
+    "fit_e0s",
+    "isolated_atom_e0s",
+    "check_e0s",
+    "average_num_neighbors",
+    "scale_shift",
+    "TrainingSettings",
+    "ExponentialMovingAverage",
+    "weighted_loss",
+    "train",
+    "Predictions",
+    "predict",
+    "errors",
+    "format_errors",
+    "DataSplit",
+    "prepare_data",
+    "train_potential",
+    "evaluate_potential",
+]
