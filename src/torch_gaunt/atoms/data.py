@@ -15,7 +15,14 @@ import ase
 import ase.io
 import numpy as np
 
-__all__ = ["Configuration", "Keys", "read_configurations", "configuration_from_atoms", "is_isolated_atom"]
+__all__ = [
+    "Configuration",
+    "Keys",
+    "DEFAULT_KEYS",
+    "read_configurations",
+    "configuration_from_atoms",
+    "is_isolated_atom",
+]
 
 ISOLATED_ATOM_TYPES = {"isolatedatom", "isolated_atom", "isolated"}
 
@@ -52,6 +59,9 @@ class Configuration:
         return len(self.numbers)
 
 
+DEFAULT_KEYS = Keys()
+
+
 def is_isolated_atom(config: Configuration) -> bool:
     """Whether a frame is marked as an isolated atom (``config_type=IsolatedAtom``, any case, with or without ``_``)."""
     return config.config_type.lower() in ISOLATED_ATOM_TYPES
@@ -74,7 +84,7 @@ def _finite(name: str, value: np.ndarray, source: str) -> np.ndarray:
     return value
 
 
-def configuration_from_atoms(atoms: ase.Atoms, keys: Keys = Keys(), source: str = "?") -> Configuration:
+def configuration_from_atoms(atoms: ase.Atoms, keys: Keys = DEFAULT_KEYS, source: str = "?") -> Configuration:
     """Labels and geometry of one ``ase.Atoms``, checked: an empty structure, NaN/inf positions or labels, or a
     periodic cell of zero volume raise ``ValueError`` naming ``source``."""
     if len(atoms) == 0:
@@ -139,7 +149,7 @@ def _stress_matrix(value: np.ndarray, name: str, source: str) -> np.ndarray:
 
 
 def read_configurations(
-    path: str | os.PathLike, keys: Keys = Keys(), index: str = ":", require_energy: bool = False
+    path: str | os.PathLike, keys: Keys = DEFAULT_KEYS, index: str = ":", require_energy: bool = False
 ) -> list[Configuration]:
     """Read every frame of ``path`` (any format ``ase.io.read`` knows) as :class:`Configuration` objects.
 

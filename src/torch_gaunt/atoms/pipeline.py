@@ -21,14 +21,14 @@ import torch
 from .._io import atomic_write, atomic_write_text
 from .._version import __version__
 from ..models import AtomicGraph, GauntMACE, ModelConfig, load_model, save_model
-from .data import Configuration, Keys, is_isolated_atom, read_configurations
+from .data import DEFAULT_KEYS, Configuration, Keys, is_isolated_atom, read_configurations
 from .evaluation import Predictions, errors, format_errors, predict
 from .neighbours import to_graph
 from .plots import plot_loss_curve, plot_parity
 from .statistics import average_num_neighbors, check_e0s, resolve_e0s, scale_shift
 from .training import TrainingSettings, train
 
-__all__ = ["DataSplit", "prepare_data", "train_potential", "evaluate_potential", "parse_dtype"]
+__all__ = ["DataSplit", "prepare_data", "train_potential", "evaluate_potential", "parse_dtype", "run_logger"]
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -62,7 +62,7 @@ def prepare_data(
     valid_fraction: float = 0.1,
     test_files: list[str] | None = None,
     e0s: str | dict | None = "auto",
-    keys: Keys = Keys(),
+    keys: Keys = DEFAULT_KEYS,
     seed: int = 123,
     max_train: int | None = None,
     log=print,
@@ -99,7 +99,8 @@ def prepare_data(
     return split
 
 
-def _logger(path: Path):
+def run_logger(path: Path):
+    """A ``log(line)`` that prints ``line`` and appends it to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def log(line: str) -> None:
@@ -120,13 +121,14 @@ def train_potential(
     resume: bool = False,
     command: str = "",
     progress: bool = True,
+    log=None,
 ) -> dict:
     """Build a :class:`~torch_gaunt.models.GauntMACE` from ``model_options`` (fields of
     :class:`~torch_gaunt.models.ModelConfig`) and the training statistics, train it and write into ``run_dir``:
     ``model.pt``, ``checkpoint.pt``, ``metrics.jsonl``, ``log.txt``, ``errors.json``, ``report.md``, ``loss.png``
     and one ``parity_<set>.png`` per set. Returns the error tables per set."""
     run_dir = Path(run_dir)
-    log = _logger(run_dir / "log.txt")
+    log = log or run_logger(run_dir / "log.txt")
     train_graphs = data.graphs["train"]
     avg = average_num_neighbors([g.edge_index.shape[1] for g in train_graphs], [len(c) for c in data.train])
     scale, shift = scale_shift(data.train, data.e0s)
@@ -196,7 +198,7 @@ def evaluate_potential(
     model_file: str | os.PathLike,
     configs_file: str | os.PathLike,
     output_file: str | os.PathLike,
-    keys: Keys = Keys(),
+    keys: Keys = DEFAULT_KEYS,
     batch_size: int = 16,
     device: str = "cpu",
     dtype: torch.dtype | None = None,

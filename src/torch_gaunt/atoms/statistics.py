@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import Configuration, Keys, is_isolated_atom, read_configurations
+from .data import DEFAULT_KEYS, Configuration, Keys, is_isolated_atom, read_configurations
 
 __all__ = ["resolve_e0s", "fit_e0s", "isolated_atom_e0s", "check_e0s", "average_num_neighbors", "scale_shift"]
 
@@ -41,7 +41,9 @@ def fit_e0s(configs: list[Configuration], atomic_numbers: list[int]) -> dict[int
     return {int(z): float(e) for z, e in zip(atomic_numbers, e0)}
 
 
-def resolve_e0s(spec: str | dict | None, train: list[Configuration], atomic_numbers: list[int], keys: Keys = Keys()):
+def resolve_e0s(
+    spec: str | dict | None, train: list[Configuration], atomic_numbers: list[int], keys: Keys = DEFAULT_KEYS
+):
     """E0s ``{Z: eV}`` for every element in ``atomic_numbers`` from ``spec``:
 
     - ``None`` or ``"auto"``: the training file's isolated-atom frames if it has them for every element, else
