@@ -30,9 +30,10 @@ __all__ = ["TrainingSettings", "ExponentialMovingAverage", "weighted_loss", "tra
 class TrainingSettings:
     """Optimisation settings, with MACE's names and defaults where MACE has them.
 
-    ``start_swa`` (epoch of the second stage, default ``3/4`` of ``max_num_epochs``) only matters with ``swa``;
-    the second stage trains with ``swa_lr`` and the ``swa_*_weight`` loss weights. ``max_time`` (seconds, or
-    None) stops after the first epoch that ends past it. ``patience`` epochs without a better validation loss
+    With ``swa`` a second stage trains with ``swa_lr`` and the ``swa_*_weight`` loss weights from epoch
+    ``start_swa``; by default from ``3/4`` of ``max_num_epochs`` or, with ``max_time``, from the first epoch that
+    starts past ``3/4`` of it, whichever comes first. ``max_time`` (seconds, or None) stops after the first epoch
+    that ends past it. ``patience`` epochs without a better validation loss
     stop the run (early stopping).
     """
 
@@ -70,15 +71,18 @@ class TrainingSettings:
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay: expected a number in [0, 1), got {self.ema_decay!r}")
 
-    @property
-    def swa_epoch(self) -> int | None:
+    def second_stage_due(self, epoch: int, elapsed: float) -> bool:
+        """Whether epoch ``epoch`` (0-based), starting ``elapsed`` seconds into the run, belongs to the second stage."""
         if not self.swa:
-            return None
-        return self.start_swa if self.start_swa is not None else max(1, self.max_num_epochs // 4 * 3)
+            return False
+        if self.start_swa is not None:
+            return epoch >= self.start_swa
+        by_time = self.max_time is not None and elapsed >= 0.75 * self.max_time
+        return by_time or epoch >= max(1, self.max_num_epochs // 4 * 3)
 
-    def loss_weights(self, epoch: int) -> tuple[float, float, float]:
-        """``(energy, forces, stress)`` loss weights in ``epoch`` (0-based)."""
-        if self.swa_epoch is not None and epoch >= self.swa_epoch:
+    def loss_weights(self, second_stage: bool) -> tuple[float, float, float]:
+        """``(energy, forces, stress)`` loss weights of the first or second stage."""
+        if second_stage:
             return self.swa_energy_weight, self.swa_forces_weight, self.swa_stress_weight
         return self.energy_weight, self.forces_weight, self.stress_weight
 
@@ -191,7 +195,7 @@ def train(
     )
     ema = ExponentialMovingAverage(params, settings.ema_decay) if settings.ema else None
     state = {"epoch": -1, "history": [], "best_loss": math.inf, "best_epoch": -1, "best_state": None, "elapsed": 0.0}
-    state["bad_epochs"] = 0
+    state.update(bad_epochs=0, second_stage_from=None)
     if resume:
         if not checkpoint_path.is_file():
             raise FileNotFoundError(f"resume: no checkpoint at {checkpoint_path}")
@@ -207,12 +211,15 @@ def train(
     stress = _needs_stress(train_graphs)
     start = time.perf_counter() - state["elapsed"]
     for epoch in range(state["epoch"] + 1, settings.max_num_epochs):
-        weights = settings.loss_weights(epoch)
-        if epoch == settings.swa_epoch:
+        second_stage = state.get("second_stage_from") is not None
+        if not second_stage and settings.second_stage_due(epoch, state["elapsed"]):
+            state["second_stage_from"], second_stage = epoch, True
             for group in optimizer.param_groups:
                 group["lr"] = settings.swa_lr
             state["best_loss"], state["bad_epochs"] = math.inf, 0  # the loss changes meaning in the second stage
+            weights = settings.loss_weights(True)
             log(f"epoch {epoch}: second stage, lr {settings.swa_lr:g}, loss weights E {weights[0]:g} F {weights[1]:g}")
+        weights = settings.loss_weights(second_stage)
         model.train()
         generator = torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
         batches = iterate_batches(train_graphs, settings.batch_size, generator)
@@ -254,7 +261,7 @@ def train(
             state["bad_epochs"] += 1
         if ema is not None:
             ema.swap()
-        if settings.swa_epoch is None or epoch < settings.swa_epoch:
+        if not second_stage:
             scheduler.step(valid_loss)
         elapsed = time.perf_counter() - start
         record = {

@@ -4,7 +4,10 @@ r"""The Gaunt-MACE potential: MACE's architecture with Gaunt products for messag
 
     E = \sum_i \Big( E_0[z_i] + \text{scale} \cdot \sum_t e_i^{(t)} + \text{shift} \Big),
 
-where ``e_i^(t)`` is the readout of layer ``t`` (linear on every layer but the last, an MLP on the last).
+where ``e_i^(t)`` is the readout of layer ``t`` (linear on every layer but the last, an MLP on the last). An atom
+without neighbours has zero messages, so every ``e_i^(t)`` vanishes and its energy is ``E_0[z_i] + shift``: the
+model's one-body term is the constant ``shift`` (as in MACE's ScaleShiftMACE), which keeps the energy smooth as
+the last neighbour leaves the cutoff.
 Forces are ``-dE/dr`` and, for periodic cells, the virial is ``-dE/dε`` for a symmetric strain ``ε`` applied
 to positions and cell; stress ``= -virial / V`` (ASE's sign: ``(1/V) dE/dε``).
 """
@@ -119,7 +122,7 @@ class GauntMACE(torch.nn.Module):
                 out["forces"] = -grads[0]
             if compute_stress:
                 virials = -grads[-1]
-                volume = torch.linalg.det(cell).abs()
+                volume = torch.linalg.det(graph.cell).abs()
                 periodic = graph.pbc.any(dim=1) & (volume > 0)
                 safe_volume = torch.where(periodic, volume, torch.ones_like(volume))
                 out["virials"] = virials

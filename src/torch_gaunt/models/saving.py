@@ -31,6 +31,7 @@ def save_model(path: str | os.PathLike, model: GauntMACE, extra: dict | None = N
         "torch_gaunt_version": __version__,
         "model": type(model).__name__,
         "config": model.config.to_dict(),
+        "dtype": str(model.embedding.dtype).replace("torch.", ""),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "extra": extra or {},
     }
@@ -61,9 +62,12 @@ def read_model_file(path: str | os.PathLike) -> dict:
 def load_model(
     path: str | os.PathLike, device: torch.device | str = "cpu", dtype: torch.dtype | None = None
 ) -> GauntMACE:
-    """Rebuild the model stored at ``path`` on ``device`` (default CPU) and, if given, in ``dtype``; in eval mode."""
+    """Rebuild the model stored at ``path`` on ``device`` (default CPU), in ``dtype`` (default: the dtype it was
+    saved in), in eval mode."""
     payload = read_model_file(path)
     model = GauntMACE(ModelConfig.from_dict(payload["config"]))
+    saved = {"float64": torch.float64, "float32": torch.float32}.get(payload.get("dtype"), torch.float64)
+    model = model.to(dtype=saved)
     model.load_state_dict(payload["state_dict"])
     if dtype is not None:
         model = model.to(dtype=dtype)
