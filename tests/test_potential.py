@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 from ase.build import make_supercell
-from atoms_helpers import ELEMENTS, copper, energy_of, graph_of, molecule, tiny_model
 
+from atoms_helpers import ELEMENTS, copper, energy_of, graph_of, molecule, tiny_model
 from torch_gaunt.models import GauntMACE, ModelConfig, batch_graphs, load_model, save_model
 from torch_gaunt.so3.rotations import random_rotation
 

@@ -80,7 +80,7 @@ def _label(atoms: ase.Atoms, key: str, where: str):
 
 def _finite(name: str, value: np.ndarray, source: str) -> np.ndarray:
     if not np.all(np.isfinite(value)):
-        raise ValueError(f"{source}: {name} has NaN or inf values")
+        raise ValueError(f"{source}: {name}: NaN or inf values")
     return value
 
 

@@ -129,7 +129,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     opt.add_argument("--ema", action=bool_flag, default=True, help="exponential moving average of the weights")
     opt.add_argument("--ema_decay", type=float, default=0.99)
     opt.add_argument("--swa", action=bool_flag, default=False, help="second stage with a higher energy weight")
-    opt.add_argument("--start_swa", type=int, help="epoch of the second stage (default: 3/4 of max_num_epochs, or of --max_minutes if that comes first)")
+    opt.add_argument(
+        "--start_swa",
+        type=int,
+        help="epoch of the second stage (default: 3/4 of max_num_epochs, or of --max_minutes if that comes first)",
+    )
     opt.add_argument("--swa_lr", type=float, default=1e-3)
     opt.add_argument("--swa_energy_weight", type=float, default=1000.0)
     opt.add_argument("--swa_forces_weight", type=float, default=100.0)

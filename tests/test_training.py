@@ -1,0 +1,160 @@
+"""Training, exact resume after a kill, evaluation and the train/evaluate command line."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from ase.io import read
+
+from atoms_helpers import DEMO, graph_of, molecule, tiny_model
+from torch_gaunt.atoms import (
+    ExponentialMovingAverage,
+    TrainingSettings,
+    evaluate_potential,
+    prepare_data,
+    train,
+    weighted_loss,
+)
+from torch_gaunt.cli import main
+from torch_gaunt.models import GauntMACE, ModelConfig, batch_graphs, load_model
+
+TINY = [
+    "--train_file", str(DEMO), "--max_train", "30", "--num_channels", "4", "--max_ell", "2", "--correlation", "2",
+    "--radial_MLP", "[8]", "--batch_size", "3", "--no-progress", "--seed", "7",
+]  # fmt: skip
+
+
+def test_training_lowers_the_loss(tmp_path):
+    data = prepare_data(DEMO, 4.0, max_train=20, log=lambda line: None)
+    torch.manual_seed(0)
+    config = ModelConfig(
+        atomic_numbers=data.atomic_numbers, r_max=4.0, num_channels=8, max_ell=2, correlation=2, radial_mlp=[16],
+        e0s=[data.e0s[z] for z in data.atomic_numbers], avg_num_neighbors=8.0, shift=-4.86,
+    )  # fmt: skip
+    model = GauntMACE(config).double()
+    settings = TrainingSettings(max_num_epochs=4, batch_size=2, lr=0.02)
+    result = train(model, data.graphs["train"], data.graphs["valid"], settings, tmp_path, log=lambda line: None,
+                   progress=False)  # fmt: skip
+    losses = [r["valid_loss"] for r in result["history"]]
+    assert losses[-1] < 0.5 * losses[0]
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [0, 1, 2, 3]
+
+
+def test_second_stage_switches_weights_and_lr():
+    s = TrainingSettings(max_num_epochs=8, swa=True, swa_lr=1e-4)
+    assert [s.second_stage_due(e, 0.0) for e in (5, 6)] == [False, True]
+    assert s.loss_weights(True) == (1000.0, 100.0, 10.0) and s.loss_weights(False) == (1.0, 100.0, 1.0)
+    timed = TrainingSettings(max_num_epochs=100, swa=True, max_time=100.0)
+    assert not timed.second_stage_due(3, 74.0) and timed.second_stage_due(3, 75.0)
+    assert not TrainingSettings(swa=False).second_stage_due(99, 1e9)
+
+
+def test_ema_update_rule():
+    p = torch.nn.Parameter(torch.zeros(2))
+    ema = ExponentialMovingAverage([p], decay=0.99)
+    with torch.no_grad():
+        p.fill_(1.0)
+    ema.update()  # d = min(0.99, 2 / 11)
+    assert torch.allclose(ema.shadow[0], torch.full((2,), 1 - 2 / 11))
+    ema.swap()
+    assert torch.allclose(p, torch.full((2,), 1 - 2 / 11))
+    ema.swap()
+    assert torch.equal(p, torch.ones(2))
+
+
+def test_weighted_loss_ignores_missing_labels():
+    model = tiny_model()
+    g = graph_of(molecule())
+    g.forces = torch.full_like(g.forces, float("nan"))
+    g.forces_weight = torch.zeros(1, dtype=torch.float64)
+    g.energy = torch.tensor([-20.0], dtype=torch.float64)
+    g.energy_weight = torch.ones(1, dtype=torch.float64)
+    batch = batch_graphs([g])
+    out = model(batch, training=True)
+    loss = weighted_loss(out, batch, (1.0, 100.0, 1.0))
+    expected = ((out["energy"] - batch.energy) / 7) ** 2
+    assert torch.isfinite(loss) and torch.allclose(loss, expected.mean())
+
+
+def _cli(args: list[str], cwd: Path, wait: bool = True):
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    command = [sys.executable, "-m", "torch_gaunt.cli", "train", *args]
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if wait:
+        output, _ = process.communicate(timeout=300)
+        assert process.returncode == 0, output
+        return output
+    return process
+
+
+def test_resume_after_kill_gives_the_same_parameters(tmp_path):
+    args = TINY + ["--max_num_epochs", "4", "--swa", "--start_swa", "2", "--work_dir", str(tmp_path)]
+    _cli(args + ["--name", "straight"], tmp_path)
+    process = _cli(args + ["--name", "killed"], tmp_path, wait=False)
+    metrics = tmp_path / "killed" / "metrics.jsonl"
+    deadline = time.time() + 240
+    while not (metrics.exists() and metrics.read_text().count("\n") >= 1):
+        assert process.poll() is None and time.time() < deadline, "training ended before it could be killed"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)  # inside epoch 1
+    process.wait()
+    done = [json.loads(line)["epoch"] for line in metrics.read_text().splitlines()]
+    assert done[-1] < 3, "the run finished before the kill"
+    output = _cli(args + ["--name", "killed", "--resume"], tmp_path)
+    assert "resumed from" in output
+    a = torch.load(tmp_path / "straight" / "model.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "killed" / "model.pt", weights_only=True)["state_dict"]
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    history = [json.loads(line)["epoch"] for line in metrics.read_text().splitlines()]
+    assert history == [0, 1, 2, 3]
+
+
+def test_train_and_evaluate_commands(tmp_path, capsys):
+    config = tmp_path / "options.yaml"
+    config.write_text("max_num_epochs: 2\nnum_channels: 4\nname: from_yaml\n")
+    args = TINY + ["--work_dir", str(tmp_path), "--config", str(config), "--num_channels", "6"]
+    assert main(["train", *args]) == 0
+    run = tmp_path / "from_yaml"
+    for name in ("model.pt", "checkpoint.pt", "metrics.jsonl", "log.txt", "report.md", "loss.png", "parity_valid.png"):
+        assert (run / name).is_file(), name
+    model = load_model(run / "model.pt")
+    assert model.config.num_channels == 6  # the command line wins over the YAML file
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 2
+    with pytest.raises(SystemExit, match="already holds a training run"):
+        main(["train", *args])
+
+    structures = tmp_path / "few.xyz"
+    frames = read(DEMO, index="3:8")
+    from ase.io import write
+
+    write(structures, frames)
+    out = tmp_path / "predicted.xyz"
+    assert main(["evaluate", "--configs", str(structures), "--model", str(run / "model.pt"), "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "E RMSE" in printed and out.with_suffix(".parity.png").is_file()
+    predicted = read(out, index=":")
+    table = evaluate_potential(run / "model.pt", structures, tmp_path / "again.xyz")
+    graphs = [graph_of(a, model.config.r_max) for a in frames]
+    direct = model(batch_graphs(graphs))
+    for k, atoms in enumerate(predicted):
+        assert atoms.info["gaunt_energy"] == pytest.approx(direct["energy"][k].item(), abs=1e-9)
+        assert atoms.arrays["gaunt_forces"].shape == (15, 3)
+        assert atoms.get_potential_energy() == pytest.approx(frames[k].get_potential_energy())
+    assert table["all"]["count"] == 5 and np.isfinite(table["all"]["forces_rmse"])
+
+
+def test_config_file_errors(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("num_chanels: 8\n")
+    with pytest.raises(SystemExit):
+        main(["train", "--config", str(bad)])
