@@ -13,18 +13,15 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import torch
 
 from ..nn import BesselBasis, EquivariantConvolution, FeatureInteraction, ManyBodyInteraction, RadialMLP
 from ..products import GauntDescription
 from ..so3 import edge_frame, spherical_tensor_irreps
+from .mace_process import MaceWorker, dtype_name
 from .report import (
     check_results,
     format_mb,
@@ -171,57 +168,6 @@ def _convolution_ops(L: int, N: int, E: int, C: int, dtype, device) -> dict:
 MACE_PROCESSES = 3
 
 
-class _MaceWorker:
-    """mace-torch's SymmetricContraction in a worker process of its own environment (``mace_worker.py``), timed
-    round by round on request so that its rounds interleave with ours."""
-
-    def __init__(self, python: str, L: int, L_out: int, C: int, N: int, correlation: int, elements: int, dtype):
-        worker = Path(__file__).with_name("mace_worker.py")
-        args = [python, str(worker), *map(str, (L, L_out, C, N, correlation, elements)), str(dtype).split(".")[-1]]
-        # e3nn 0.4.4 loads its packaged constants with torch.load, which torch >= 2.6 refuses by default
-        env = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
-        self.process = subprocess.Popen(
-            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-        )
-        if self._read() != "ready":
-            self._fail("failed to start")
-
-    def _fail(self, what: str):
-        self.process.kill()  # before reading its stderr: a live worker would block the read
-        raise RuntimeError(f"MACE worker {what}:\n{self.process.stderr.read()[-2000:]}")
-
-    def _read(self) -> str:
-        """The next protocol line (``@ ...``); whatever else the worker's libraries print is skipped."""
-        while True:
-            line = self.process.stdout.readline()
-            if not line:
-                self._fail("stopped")
-            if line.startswith("@ "):
-                return line[2:].strip()
-
-    def ask(self, command: str):
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-        return json.loads(self._read())
-
-    def op(self, kind: str):
-        worker = self
-
-        class _Round:
-            def round(self) -> float:
-                return worker.ask(kind)
-
-        return _Round()
-
-    def close(self) -> None:
-        try:
-            self.process.stdin.write("quit\n")
-            self.process.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass
-        self.process.wait(timeout=60)
-
-
 def _manybody_results(L: int, N: int, C: int, dtype, device, backward: bool, mace_python: str | None) -> dict:
     """Ours (grid and Fourier) and, when its environment is given, MACE's, interleaved round by round."""
     L_out, correlation, elements = 1, 3, 3
@@ -239,7 +185,9 @@ def _manybody_results(L: int, N: int, C: int, dtype, device, backward: bool, mac
     workers = []
     try:
         for _ in range(MACE_PROCESSES):
-            workers.append(_MaceWorker(mace_python, L, L_out, C, N, correlation, elements, dtype))
+            workers.append(
+                MaceWorker(mace_python, "mace_worker.py", [L, L_out, C, N, correlation, elements, dtype_name(dtype)])
+            )
     except RuntimeError as error:
         print(f"MACE not timed at L = {L}: {error}", file=sys.stderr)
         for w in workers:

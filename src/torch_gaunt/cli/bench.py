@@ -25,6 +25,7 @@ BENCHMARKS = {
     "interaction": "feature interaction vs e3nn tensor products",
     "convolution": "convolution vs e3nn and an eSCN-style SO(2) conv",
     "manybody": "many-body vs MACE's SymmetricContraction",
+    "potential": "Gaunt-MACE vs mace-torch: training step and inference",
 }
 
 
@@ -84,25 +85,43 @@ def _sh(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def _mace_python(args: argparse.Namespace) -> str | None:
+    """--mace-python, else .venv-mace if it exists, else None with a note on how to set it up."""
+    mace_python = args.mace_python or (str(MACE_PYTHON) if MACE_PYTHON.exists() else None)
+    if mace_python is None:
+        print(
+            "note: mace-torch is not set up, so MACE will not be timed. mace-torch pins e3nn 0.4.4 and needs its own "
+            f"environment:\n  {MACE_SETUP}\nthen rerun this command (it finds .venv-mace by itself) or pass "
+            "--mace-python.",
+            file=sys.stderr,
+        )
+    return mace_python
+
+
 def _layer(args: argparse.Namespace, argv: list[str]) -> int:
     from ..bench.layers import run
 
-    mace_python = None
-    if args.op == "manybody":
-        mace_python = args.mace_python or (str(MACE_PYTHON) if MACE_PYTHON.exists() else None)
-        if mace_python is None:
-            print(
-                "note: mace-torch is not set up, so MACE's SymmetricContraction will not be timed. mace-torch pins "
-                f"e3nn 0.4.4 and needs its own environment:\n  {MACE_SETUP}\nthen rerun this command (it finds "
-                ".venv-mace by itself) or pass --mace-python.",
-                file=sys.stderr,
-            )
+    mace_python = _mace_python(args) if args.op == "manybody" else None
     tuned, out = _prepare(args)
     default = {"interaction": [1, 2, 3, 4, 5, 6], "convolution": [1, 2, 3, 4, 5, 6], "manybody": [2, 3]}[args.op]
     run(
         args.op, args.lmax or default, DTYPES[args.dtype], args.device, out, _command_line(argv),
         backward=not args.no_backward, allocator_tuned=tuned, mace_python=mace_python,
     )  # fmt: skip
+    _finish(out)
+    return 0
+
+
+def _potential(args: argparse.Namespace, argv: list[str]) -> int:
+    from ..bench.potential import SIZES, run
+    from .train import DEMO_DATA
+
+    mace_python = _mace_python(args)
+    tuned, out = _prepare(args)
+    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes] if args.sizes else SIZES
+    dtypes = [DTYPES[d] for d in (args.dtypes or ["float64", "float32"])]
+    run(args.structures or str(DEMO_DATA), sizes, dtypes, args.device, out, _command_line(argv), mace_python,
+        args.batch_size)  # fmt: skip
     _finish(out)
     return 0
 
@@ -139,12 +158,19 @@ def add_parser(commands, name: str) -> None:
         p.add_argument("--no-backward", action="store_true", help="time the forward pass only")
         p.set_defaults(run=_layer)
         layers.append(p)
-    layers[-1].add_argument(
-        "--mace-python",
-        help=f"python of an environment with mace-torch (default {MACE_PYTHON} if it exists; set it up with: "
-        f"{MACE_SETUP})",
-    )
-    for p in (sh, tp, *layers):
+    potential = ops.add_parser("potential", description=BENCHMARKS["potential"])
+    potential.add_argument("--sizes", nargs="+", help="CHANNELSxMAX_L sizes (default 64x1 128x2)")
+    potential.add_argument("--dtypes", nargs="+", choices=list(DTYPES), help="default: float64 float32")
+    potential.add_argument("--structures", help="structure file (default: the demo AcAc data)")
+    potential.add_argument("--batch_size", type=int, default=5, help="structures per batch (default 5)")
+    potential.set_defaults(run=_potential)
+    for p in (layers[-1], potential):
+        p.add_argument(
+            "--mace-python",
+            help=f"python of an environment with mace-torch (default {MACE_PYTHON} if it exists; set it up with: "
+            f"{MACE_SETUP})",
+        )
+    for p in (sh, tp, *layers, potential):
         p.add_argument(
             "--no-tune-allocator", dest="tune_allocator", action="store_false",
             help="keep glibc's default malloc thresholds (see torch_gaunt.utils.tune_cpu_allocator)",

@@ -1,0 +1,162 @@
+"""Gaunt-MACE against mace-torch at identical sizes: time per training step and per inference of one batch.
+
+Both models see the same batch of structures (default: the first 5 AcAc structures of the demo data, MACE's
+paper batch size). A training step is forces with ``create_graph``, the weighted energy + force loss, backward and
+an AMSGrad step; an inference is energy and forces. MACE runs in worker processes of its own environment
+(mace-torch pins e3nn 0.4.4), timed with the same code, round by round, interleaved with ours; MACE's speed varies
+from one process to the next, so two workers run and the faster counts (which can only flatter MACE).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+
+from ..atoms import read_configurations, to_graph, weighted_loss
+from ..models import GauntMACE, ModelConfig, batch_graphs
+from .mace_process import MaceWorker, dtype_name
+from .report import markdown_table, noise_summary, ratio_cell, time_cell, write_report
+from .timing import compare, machine_info, progress, ratio
+
+__all__ = ["run", "SIZES"]
+
+SIZES = ((64, 1), (128, 2))
+MACE_PROCESSES = 2
+
+
+def _ours(structures: str, batch_size: int, channels: int, max_L: int, dtype, device, selfmix: bool):
+    configs = read_configurations(structures)
+    configs = [c for c in configs if len(c) > 1][:batch_size]
+    numbers = sorted({int(z) for c in configs for z in c.numbers})
+    batch = batch_graphs([to_graph(c, numbers, 5.0) for c in configs]).to(device, dtype)
+    torch.manual_seed(0)
+    config = ModelConfig(
+        atomic_numbers=numbers, num_channels=channels, max_L=max_L, correlation=3, avg_num_neighbors=12.0,
+        selfmix=selfmix,
+    )  # fmt: skip
+    model = GauntMACE(config).to(device=device, dtype=dtype)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, amsgrad=True)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        weighted_loss(model(batch, training=True), batch, (1.0, 100.0, 0.0)).backward()
+        optimizer.step()
+
+    def infer():
+        return model(batch)["forces"]
+
+    return step, infer, sum(p.numel() for p in model.parameters())
+
+
+def run(
+    structures: str,
+    sizes=SIZES,
+    dtypes=(torch.float64, torch.float32),
+    device="cpu",
+    out_dir=None,
+    command="",
+    mace_python: str | None = None,
+    batch_size: int = 5,
+    rounds: int = 7,
+) -> dict:
+    """Time ours (with and without Selfmix) and, given its environment, MACE at each size and dtype; print the
+    tables and write the report."""
+    rows = []
+    for dtype in dtypes:
+        for channels, max_L in progress(sizes, f"potential {dtype_name(dtype)}"):
+            ops, params = {}, {}
+            for selfmix in (False, True):
+                step, infer, n = _ours(structures, batch_size, channels, max_L, dtype, device, selfmix)
+                name = "ours_selfmix" if selfmix else "ours"
+                ops[f"{name}\0forward_backward"], ops[f"{name}\0forward"], params[name] = step, infer, n
+            workers = []
+            if mace_python and torch.device(device).type == "cpu":
+                try:
+                    for _ in range(MACE_PROCESSES):
+                        args = [structures, batch_size, 5.0, channels, max_L, 3, dtype_name(dtype)]
+                        workers.append(MaceWorker(mace_python, "mace_potential_worker.py", args))
+                except RuntimeError as error:
+                    print(f"MACE not timed: {error}", file=sys.stderr)
+            for i, w in enumerate(workers):
+                for kind in ("forward", "forward_backward"):
+                    ops[f"mace{i}\0{kind}"] = w.op(kind)
+            try:
+                timed = compare(ops, device, rounds=rounds, round_time=0.3)
+            finally:
+                for w in workers:
+                    w.close()
+            results: dict[str, dict] = {}
+            for key, timing in timed.items():
+                name, kind = key.split("\0")
+                results.setdefault(name, {})[kind] = timing
+            if workers:
+                runs = [results.pop(f"mace{i}") for i in range(len(workers))]
+                results["mace"] = {k: min((r[k] for r in runs), key=lambda t: t.median) for k in runs[0]}
+                params["mace"] = workers[0].info.get("parameters")
+            ratios = {}
+            if "mace" in results:
+                for name in ("ours", "ours_selfmix"):
+                    for kind in ("forward", "forward_backward"):
+                        ratios[f"{name}/{kind}"] = ratio(results["mace"][kind], results[name][kind])
+            rows.append(dict(channels=channels, max_L=max_L, dtype=dtype_name(dtype), results=results,
+                             ratios=ratios, params=params))  # fmt: skip
+    machine = machine_info(device)
+    sections = _tables(rows)
+    warnings = [
+        f"{r['channels']}x{r['max_L']} {r['dtype']} {name} {kind}"
+        for r in rows
+        for name, kinds in r["results"].items()
+        for kind, t in kinds.items()
+        if t.noisy
+    ]
+    quality = noise_summary(warnings, sum(2 * len(r["results"]) for r in rows))
+    print(f"potential ({machine})")
+    for heading, table in sections:
+        print(f"\n{heading}\n{table}")
+    print("\n" + quality)
+    if not any("mace" in r["results"] for r in rows):
+        print(
+            "MACE was not timed: no environment with mace-torch was given (see `torch-gaunt bench potential --help`)."
+        )
+    data = {
+        "rows": [
+            {
+                **{k: r[k] for k in ("channels", "max_L", "dtype", "ratios", "params")},
+                "results": {n: {k: t.to_json() for k, t in kinds.items()} for n, kinds in r["results"].items()},
+            }
+            for r in rows
+        ]
+    }
+    if out_dir:
+        notes = __doc__.split("\n\n", 1)[1] + f"\n\nStructures: `{structures}`, batch of {batch_size}.\n\n" + quality
+        write_report(out_dir, "potential", "Gaunt-MACE vs MACE: training step and inference", command, machine,
+                     sections, data, None, notes)  # fmt: skip
+    return data
+
+
+def _tables(rows: list[dict]) -> list[tuple[str, str]]:
+    sections = []
+    for kind, title in (("forward_backward", "Training step (ms)"), ("forward", "Inference: energy + forces (ms)")):
+        header = ["size", "dtype", "ours", "ours + Selfmix", "MACE", "MACE / ours", "MACE / ours + Selfmix"]
+        lines = []
+        for r in rows:
+            res = r["results"]
+            lines.append(
+                [f"{r['channels']} ch, max_L {r['max_L']}", r["dtype"]]
+                + [time_cell(res.get(n, {}).get(kind)) for n in ("ours", "ours_selfmix", "mace")]
+                + [ratio_cell(r["ratios"].get(f"{n}/{kind}")) for n in ("ours", "ours_selfmix")]
+            )
+        sections.append((title, markdown_table(header, lines)))
+    header = ["size", "ours", "ours + Selfmix", "MACE"]
+    seen, lines = set(), []
+    for r in rows:
+        if (r["channels"], r["max_L"]) not in seen:
+            seen.add((r["channels"], r["max_L"]))
+            p = r["params"]
+            lines.append(
+                [f"{r['channels']} ch, max_L {r['max_L']}"]
+                + [f"{p.get(n) or '-':,}" if p.get(n) else "-" for n in ("ours", "ours_selfmix", "mace")]
+            )
+    sections.append(("Parameters", markdown_table(header, lines)))
+    return sections
