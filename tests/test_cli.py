@@ -15,7 +15,7 @@ def test_bench_help_lists_every_benchmark(capsys):
         main(["bench", "--help"])
     assert exit_info.value.code == 0
     lines = capsys.readouterr().out.splitlines()
-    for name in ("tp", "sh", "interaction", "convolution", "manybody"):
+    for name in ("tp", "sh", "interaction", "convolution", "manybody", "potential"):
         assert sum(line.split()[:1] == [name] for line in lines) == 1, name  # one line each, name then text
 
 
@@ -48,3 +48,20 @@ def test_manybody_says_when_mace_is_missing(tmp_path, monkeypatch, capsys):
     captured = capsys.readouterr()
     assert "mace-torch is not set up" in captured.err and "bench-mace" in captured.err
     assert "MACE was not timed" in captured.out
+
+
+def test_bench_potential_runs_and_reports(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no .venv-mace here
+    args = ["bench", "potential", "--sizes", "4x1", "--dtypes", "float64", "--out", str(tmp_path / "report")]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "mace-torch is not set up" in captured.err and "MACE was not timed" in captured.out
+    report = (tmp_path / "report" / "potential.md").read_text()
+    assert "Training step (ms)" in report and "4 ch, max_L 1" in report
+
+
+def test_train_and_evaluate_are_listed(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "train" in out and "evaluate" in out
