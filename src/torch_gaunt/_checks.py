@@ -25,6 +25,14 @@ def check_last_dims(name: str, x: torch.Tensor, dims: tuple[int, ...], meaning: 
         raise ValueError(f"{name}: expected shape {shape} ({meaning}), got {tuple(x.shape)}")
 
 
+def check_int(name: str, value: object, minimum: int = 1) -> int:
+    """``value`` if it is an int (not a bool) ``>= minimum``, else a ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        expected = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"{name}: expected {expected}, got {value!r}")
+    return value
+
+
 def check_degree(name: str, l: object, *, maximum: int | None = None) -> int:
     """Return ``l`` as an int, raising ``ValueError``/``TypeError`` unless ``0 <= l (<= maximum)``."""
     if isinstance(l, bool) or not isinstance(l, int):

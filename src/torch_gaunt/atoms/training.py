@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from .._checks import check_int
 from .._io import atomic_write, atomic_write_text
 from ..models import AtomicGraph, GauntMACE
 from .evaluation import iterate_batches
@@ -63,9 +64,7 @@ class TrainingSettings:
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "valid_batch_size", "max_num_epochs", "patience", "scheduler_patience"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected a positive int, got {value!r}")
+            check_int(name, getattr(self, name))
         if not self.lr > 0:
             raise ValueError(f"lr: expected a positive learning rate, got {self.lr!r}")
         if not 0 <= self.ema_decay < 1:

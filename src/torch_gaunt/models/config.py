@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+from .._checks import check_int
+
 __all__ = ["ModelConfig"]
 
 
@@ -55,19 +57,14 @@ class ModelConfig:
         """Raise ``ValueError`` naming the first field that is out of range."""
         positive_ints = ("num_channels", "correlation", "num_interactions", "num_radial_basis", "readout_hidden")
         for name in positive_ints:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected a positive int, got {value!r}")
+            check_int(name, getattr(self, name))
         for name in ("max_L", "max_ell"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name}: expected an int >= 0, got {value!r}")
+            check_int(name, getattr(self, name), minimum=0)
         if self.max_L > self.max_ell:
             raise ValueError(f"max_L: expected at most max_ell = {self.max_ell}, got {self.max_L}")
         if not (isinstance(self.r_max, int | float) and self.r_max > 0):
             raise ValueError(f"r_max: expected a positive number of Å, got {self.r_max!r}")
-        if self.num_cutoff_basis < 2:
-            raise ValueError(f"num_cutoff_basis: expected an int >= 2, got {self.num_cutoff_basis!r}")
+        check_int("num_cutoff_basis", self.num_cutoff_basis, minimum=2)
         if len(set(self.atomic_numbers)) != len(self.atomic_numbers) or any(
             not 1 <= int(z) <= 118 for z in self.atomic_numbers
         ):

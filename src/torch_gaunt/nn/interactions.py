@@ -26,7 +26,7 @@ import math
 
 import torch
 
-from .._checks import check_choice, check_degree, check_spherical_tensor, check_tensor
+from .._checks import check_choice, check_degree, check_int, check_spherical_tensor, check_tensor
 from .._safe import safe_norm
 from ..products import (
     CONVOLUTION_METHODS,
@@ -162,8 +162,7 @@ class ManyBodyInteraction(torch.nn.Module):
         super().__init__()
         self.lmax = check_degree("lmax", lmax)
         self.lmax_out = lmax if lmax_out is None else check_degree("lmax_out", lmax_out)
-        if isinstance(correlation, bool) or not isinstance(correlation, int) or correlation < 1:
-            raise ValueError(f"correlation: expected an int >= 1, got {correlation!r}")
+        check_int("correlation", correlation)
         self.correlation, self.channels, self.num_elements = correlation, channels, num_elements
         self.method = check_choice("method", method, METHODS)
         n_copies = correlation * (correlation + 1) // 2  # copy k of order ν for k = 1..ν

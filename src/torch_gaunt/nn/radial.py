@@ -17,7 +17,7 @@ import math
 
 import torch
 
-from .._checks import check_tensor
+from .._checks import check_int, check_tensor
 
 __all__ = ["BesselBasis", "GaussianBasis", "SplineBasis", "PolynomialCutoff", "RadialMLP"]
 
@@ -26,12 +26,6 @@ def _check_radius(name: str, value: float) -> float:
     if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
         raise ValueError(f"{name}: expected a positive finite distance, got {value!r}")
     return float(value)
-
-
-def _check_count(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: expected a positive int, got {value!r}")
-    return value
 
 
 class BesselBasis(torch.nn.Module):
@@ -45,7 +39,7 @@ class BesselBasis(torch.nn.Module):
     def __init__(self, r_max: float, num_basis: int = 8, trainable: bool = False):
         super().__init__()
         self.r_max = _check_radius("r_max", r_max)
-        self.num_basis = _check_count("num_basis", num_basis)
+        self.num_basis = check_int("num_basis", num_basis)
         frequencies = math.pi * torch.arange(1, num_basis + 1, dtype=torch.get_default_dtype()) / self.r_max
         if trainable:
             self.frequencies = torch.nn.Parameter(frequencies)
@@ -73,7 +67,7 @@ class GaussianBasis(torch.nn.Module):
     def __init__(self, r_max: float, num_basis: int = 8, r_min: float = 0.0, trainable: bool = False):
         super().__init__()
         self.r_max = _check_radius("r_max", r_max)
-        self.num_basis = _check_count("num_basis", num_basis)
+        self.num_basis = check_int("num_basis", num_basis)
         if not 0 <= r_min < r_max:
             raise ValueError(f"r_min: expected 0 <= r_min < r_max = {r_max}, got {r_min!r}")
         centres = torch.linspace(r_min, r_max, num_basis, dtype=torch.get_default_dtype())
@@ -102,8 +96,8 @@ class SplineBasis(torch.nn.Module):
     def __init__(self, r_max: float, num_basis: int = 8, num_knots: int = 8):
         super().__init__()
         self.r_max = _check_radius("r_max", r_max)
-        self.num_basis = _check_count("num_basis", num_basis)
-        self.num_knots = _check_count("num_knots", num_knots)
+        self.num_basis = check_int("num_basis", num_basis)
+        self.num_knots = check_int("num_knots", num_knots)
         n_splines = num_knots + 3
         mixing = torch.empty(n_splines, num_basis)
         torch.nn.init.orthogonal_(mixing)
@@ -136,9 +130,7 @@ class PolynomialCutoff(torch.nn.Module):
     def __init__(self, r_max: float, p: int = 6):
         super().__init__()
         self.r_max = _check_radius("r_max", r_max)
-        if isinstance(p, bool) or not isinstance(p, int) or p < 2:
-            raise ValueError(f"p: expected an int >= 2, got {p!r}")
-        self.p = p
+        self.p = check_int("p", p, minimum=2)
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
         check_tensor("r", r)
@@ -161,7 +153,7 @@ class RadialMLP(torch.nn.Module):
             raise ValueError(f"sizes: expected at least [in, out], got {sizes!r}")
         layers: list[torch.nn.Module] = []
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layers.append(torch.nn.Linear(_check_count("sizes", a), _check_count("sizes", b), bias=False))
+            layers.append(torch.nn.Linear(check_int("sizes", a), check_int("sizes", b), bias=False))
             if i < len(sizes) - 2:
                 layers.append(activation if activation is not None else torch.nn.SiLU())
         self.net = torch.nn.Sequential(*layers)
