@@ -125,8 +125,13 @@ def test_train_and_evaluate_commands(tmp_path, capsys):
     args = TINY + ["--work_dir", str(tmp_path), "--config", str(config), "--num_channels", "6"]
     assert main(["train", *args]) == 0
     run = tmp_path / "from_yaml"
-    for name in ("model.pt", "checkpoint.pt", "metrics.jsonl", "log.txt", "report.md", "loss.png", "parity_valid.png"):
+    files = ("model.pt", "checkpoint.pt", "metrics.jsonl", "log.txt", "report.md", "loss.png", "parity_valid.png")
+    for name in files + ("options.yaml",):
         assert (run / name).is_file(), name
+    import yaml
+
+    options = yaml.safe_load((run / "options.yaml").read_text())
+    assert options["num_channels"] == 6 and options["max_num_epochs"] == 2 and options["name"] == "from_yaml"
     model = load_model(run / "model.pt")
     assert model.config.num_channels == 6  # the command line wins over the YAML file
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 2

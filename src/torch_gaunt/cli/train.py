@@ -196,6 +196,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     keys = atoms.Keys(args.energy_key, args.forces_key, args.stress_key, args.virials_key)
     command = "torch-gaunt " + shlex.join(argv)
     log = run_logger(run_dir / "log.txt")
+    _write_options(args, run_dir / "options.yaml")
     if args.demo:
         log(f"no --train_file: training the demo potential on {DEMO_DATA.name} (acetylacetone, MIT licence)")
     data = atoms.prepare_data(
@@ -224,3 +225,14 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         command=command, progress=args.progress, log=log,
     )  # fmt: skip
     return 0
+
+
+def _write_options(args: argparse.Namespace, path: Path) -> None:
+    """The resolved options as YAML (``--config`` takes it back), written atomically."""
+    import yaml
+
+    from .._io import atomic_write_text
+
+    skip = {"parser", "run", "demo", "command", "config", "resume"}
+    options = {k: v for k, v in sorted(vars(args).items()) if k not in skip}
+    atomic_write_text(path, yaml.safe_dump(options, sort_keys=True))
