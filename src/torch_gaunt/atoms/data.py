@@ -19,7 +19,9 @@ __all__ = [
     "Configuration",
     "Keys",
     "DEFAULT_KEYS",
+    "read_frames",
     "read_configurations",
+    "configurations_from_frames",
     "configuration_from_atoms",
     "is_isolated_atom",
 ]
@@ -148,15 +150,22 @@ def _stress_matrix(value: np.ndarray, name: str, source: str) -> np.ndarray:
     raise ValueError(f"{source}: {name} has {value.size} values, expected 6 (Voigt) or 9 (3x3)")
 
 
-def read_configurations(
-    path: str | os.PathLike, keys: Keys = DEFAULT_KEYS, index: str = ":", require_energy: bool = False
-) -> list[Configuration]:
-    """Read every frame of ``path`` (any format ``ase.io.read`` knows) as :class:`Configuration` objects.
+def configurations_from_frames(frames: list[ase.Atoms], keys: Keys, name: str) -> list[Configuration]:
+    """:func:`configuration_from_atoms` for every frame of the file ``name``, and the check that a label key found
+    in some frames is found in all (isolated atoms aside)."""
+    configs = [configuration_from_atoms(a, keys, f"{name}, frame {k}") for k, a in enumerate(frames)]
+    for label, key in (("energy", keys.energy), ("forces", keys.forces)):
+        has = [getattr(c, label) is not None for c in configs if not is_isolated_atom(c)]
+        if any(has) and not all(has):
+            missing = next(c for c in configs if not is_isolated_atom(c) and getattr(c, label) is None)
+            raise ValueError(
+                f"{missing.source}: no {label} under the key '{key}', although other frames of the file have one"
+            )
+    return configs
 
-    A label key found in some frames but not in others is an error naming the frame (a typo in ``--energy_key``
-    or a broken file is more likely than meant-to-be-missing labels); with ``require_energy`` a file where no
-    frame has an energy is an error too.
-    """
+
+def read_frames(path: str | os.PathLike, index: str = ":") -> list[ase.Atoms]:
+    """``ase.io.read(path, index)`` as a list, with clear errors for a missing, unreadable or empty file."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
@@ -168,14 +177,19 @@ def read_configurations(
         frames = [frames]
     if not frames:
         raise ValueError(f"{path}: the file has no structures")
-    configs = [configuration_from_atoms(a, keys, f"{path}, frame {k}") for k, a in enumerate(frames)]
-    for label, key in (("energy", keys.energy), ("forces", keys.forces)):
-        has = [getattr(c, label) is not None for c in configs if not is_isolated_atom(c)]
-        if any(has) and not all(has):
-            missing = next(c for c in configs if not is_isolated_atom(c) and getattr(c, label) is None)
-            raise ValueError(
-                f"{missing.source}: no {label} under the key '{key}', although other frames of the file have one"
-            )
+    return frames
+
+
+def read_configurations(
+    path: str | os.PathLike, keys: Keys = DEFAULT_KEYS, index: str = ":", require_energy: bool = False
+) -> list[Configuration]:
+    """Read every frame of ``path`` (any format ``ase.io.read`` knows) as :class:`Configuration` objects.
+
+    A label key found in some frames but not in others is an error naming the frame (a typo in ``--energy_key``
+    or a broken file is more likely than meant-to-be-missing labels); with ``require_energy`` a file where no
+    frame has an energy is an error too.
+    """
+    configs = configurations_from_frames(read_frames(path, index), keys, str(path))
     if require_energy and not any(c.energy is not None for c in configs):
         raise ValueError(
             f"{path}: no frame has an energy under the key '{keys.energy}' (looked in atoms.info and in the "

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,12 +29,14 @@ def iterate_batches(
 @dataclass
 class Predictions:
     """``energy [B]`` eV, ``forces``: one ``[n_b, 3]`` array per structure, ``stress [B, 3, 3]`` (None unless
-    computed), ``node_energy``: one ``[n_b]`` array per structure."""
+    computed), ``node_energy``: one ``[n_b]`` array per structure, ``loss``: the mean of ``predict``'s ``loss`` over
+    the structures (None unless asked)."""
 
     energy: np.ndarray
     forces: list[np.ndarray]
     stress: np.ndarray | None
     node_energy: list[np.ndarray]
+    loss: float | None = None
 
 
 def predict(
@@ -43,21 +45,24 @@ def predict(
     batch_size: int = 16,
     compute_stress: bool | None = None,
     progress: bool = False,
+    loss: Callable[[dict, AtomicGraph], torch.Tensor] | None = None,
 ) -> Predictions:
     """Energies, forces and (for periodic structures, or when asked) stresses of ``graphs`` with ``model``, on the
-    model's device and dtype."""
+    model's device and dtype; with ``loss(out, batch)``, also its mean over the structures (weighted by batch size)."""
     param = next(model.parameters())
     if compute_stress is None:
         compute_stress = any(bool(g.pbc.any()) for g in graphs)
-    energy, forces, stress, node_energy = [], [], [], []
+    energy, forces, stress, node_energy, total = [], [], [], [], 0.0
     batches = iterate_batches(graphs, batch_size)
     if progress:
         from tqdm.auto import tqdm
 
         batches = tqdm(batches, total=-(-len(graphs) // batch_size), desc="predict", leave=False)
-    for _, batch in batches:
+    for chunk, batch in batches:
         batch = batch.to(param.device, param.dtype)
         out = model(batch, compute_forces=True, compute_stress=compute_stress)
+        if loss is not None:
+            total += float(loss(out, batch).detach()) * len(chunk)
         counts = batch.num_atoms.tolist()
         energy.append(out["energy"].detach().cpu().double().numpy())
         forces.extend(np.split(out["forces"].detach().cpu().double().numpy(), np.cumsum(counts)[:-1]))
@@ -69,6 +74,7 @@ def predict(
         forces=forces,
         stress=np.concatenate(stress) if compute_stress else None,
         node_energy=node_energy,
+        loss=total / max(len(graphs), 1) if loss is not None else None,
     )
 
 

@@ -21,7 +21,15 @@ import torch
 from .._io import atomic_write, atomic_write_text
 from .._version import __version__
 from ..models import AtomicGraph, GauntMACE, ModelConfig, load_model, save_model
-from .data import DEFAULT_KEYS, Configuration, Keys, is_isolated_atom, read_configurations
+from .data import (
+    DEFAULT_KEYS,
+    Configuration,
+    Keys,
+    configurations_from_frames,
+    is_isolated_atom,
+    read_configurations,
+    read_frames,
+)
 from .evaluation import Predictions, errors, format_errors, predict
 from .neighbours import to_graph
 from .plots import plot_loss_curve, plot_parity
@@ -150,8 +158,8 @@ def train_potential(
 
     valid_graphs = data.graphs["valid"]
 
-    def validate(m: GauntMACE) -> dict:
-        return errors(valid_graphs, predict(m, valid_graphs, settings.valid_batch_size))["all"]
+    def validate(predictions: Predictions) -> dict:
+        return errors(valid_graphs, predictions)["all"]
 
     result = train(model, train_graphs, valid_graphs, settings, run_dir, resume, log, validate, progress)
     log(f"best epoch {result['best_epoch']}; training took {result['elapsed']:.0f} s")
@@ -211,8 +219,8 @@ def evaluate_potential(
     and ``<prefix>node_energy``. When the file has references, returns the error table (and plots it to ``plot``)."""
     model = load_model(model_file, device=device, dtype=dtype)
     r_max = model.config.r_max
-    frames = ase.io.read(configs_file, index=":")
-    configs = read_configurations(configs_file, keys)
+    frames = read_frames(configs_file)
+    configs = configurations_from_frames(frames, keys, str(configs_file))
     graphs = [to_graph(c, model.config.atomic_numbers, r_max) for c in configs]
     preds = predict(model, graphs, batch_size, compute_stress=compute_stress, progress=True)
     for k, atoms in enumerate(frames):

@@ -22,7 +22,7 @@ import torch
 from .._checks import check_int
 from .._io import atomic_write, atomic_write_text
 from ..models import AtomicGraph, GauntMACE
-from .evaluation import iterate_batches
+from .evaluation import Predictions, iterate_batches, predict
 
 __all__ = ["TrainingSettings", "ExponentialMovingAverage", "weighted_loss", "train"]
 
@@ -142,20 +142,6 @@ def _needs_stress(graphs: list[AtomicGraph]) -> bool:
     return any(g.stress_weight.item() > 0 for g in graphs)
 
 
-def evaluate_loss(
-    model: GauntMACE, graphs: list[AtomicGraph], batch_size: int, weights: tuple[float, float, float]
-) -> float:
-    """Mean weighted loss over ``graphs`` (weighted by batch size)."""
-    param = next(model.parameters())
-    stress = _needs_stress(graphs) and weights[2] > 0
-    total = 0.0
-    for chunk, batch in iterate_batches(graphs, batch_size):
-        batch = batch.to(param.device, param.dtype)
-        out = model(batch, compute_forces=True, compute_stress=stress)
-        total += float(weighted_loss(out, batch, weights).detach()) * len(chunk)
-    return total / max(len(graphs), 1)
-
-
 def _rng_state() -> dict:
     return {"torch": torch.get_rng_state()}
 
@@ -168,15 +154,15 @@ def train(
     run_dir: str | os.PathLike,
     resume: bool = False,
     log: Callable[[str], None] = print,
-    validate: Callable[[GauntMACE], dict] | None = None,
+    validate: Callable[[Predictions], dict] | None = None,
     progress: bool = True,
 ) -> dict:
     """Train ``model`` in place; checkpoints and ``metrics.jsonl`` go to ``run_dir``.
 
     Each epoch: shuffled batches (order from ``(seed, epoch)``), loss, backward, clipping, Adam step, EMA update;
     then the validation loss with the EMA weights, the plateau schedule (first stage only), early stopping, the
-    checkpoint (atomically) and one log line. ``validate(model)`` (optional) returns extra per-epoch metrics such as
-    RMSEs, computed with the EMA weights. At the end the model holds the EMA weights of the epoch with the lowest
+    checkpoint (atomically) and one log line. ``validate(predictions)`` (optional) turns the EMA model's predictions
+    on the validation set into extra per-epoch metrics such as RMSEs. At the end the model holds the EMA weights of the epoch with the lowest
     validation loss. Returns ``{"history": [...], "best_epoch": int, "elapsed": seconds}``.
     """
     if not train_graphs:
@@ -250,8 +236,12 @@ def train(
         model.eval()
         if ema is not None:
             ema.swap()
-        valid_loss = evaluate_loss(model, valid_graphs, settings.valid_batch_size, weights)
-        extra = validate(model) if validate is not None else {}
+        predictions = predict(
+            model, valid_graphs, settings.valid_batch_size, compute_stress=_needs_stress(valid_graphs) and weights[2] > 0,
+            loss=lambda out, batch, w=weights: weighted_loss(out, batch, w),
+        )  # fmt: skip
+        valid_loss = predictions.loss
+        extra = validate(predictions) if validate is not None else {}
         improved = valid_loss < state["best_loss"]
         if improved:
             state["best_loss"], state["best_epoch"], state["bad_epochs"] = valid_loss, epoch, 0
