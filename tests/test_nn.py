@@ -435,3 +435,26 @@ def test_convolution_second_derivatives_with_a_zero_length_edge(method):
     hessian = torch.autograd.functional.hessian(energy, pos)
     assert torch.isfinite(hessian).all()
     assert torch.autograd.gradgradcheck(energy, (pos,))
+
+
+@pytest.mark.parametrize("degrees", [(0, 3, 3), (0, 2, 1), (0, 1, 0)], ids=str)
+def test_scalar_sender_convolution_matches_dense(degrees):
+    """``auto`` with scalar senders takes the direct path x_j Y_0 g_e; it equals the per-edge Gaunt product, also
+    through zero-length edges and in second derivatives."""
+    L1, L2, L3 = degrees
+    auto = EquivariantConvolution(L1, L2, L3, channels=3, radial=BesselBasis(4.0, 5)).double()
+    dense = EquivariantConvolution(L1, L2, L3, channels=3, radial=BesselBasis(4.0, 5), method="dense").double()
+    dense.load_state_dict(auto.state_dict())
+    pos, edge_index = _graph(n=6, e=17, seed=2)
+    edge_index[1, 0] = edge_index[0, 0]  # a self-loop
+    x = torch.randn(6, 1, 3, dtype=F64)
+
+    def energy(conv, p):
+        return (conv(x, p[edge_index[1]] - p[edge_index[0]], edge_index) ** 2).sum()
+
+    vectors = pos[edge_index[1]] - pos[edge_index[0]]
+    assert (auto(x, vectors, edge_index) - dense(x, vectors, edge_index)).abs().max() < 1e-12
+    p = pos.clone().requires_grad_(True)
+    h_auto = torch.autograd.functional.hessian(lambda q: energy(auto, q), p)
+    h_dense = torch.autograd.functional.hessian(lambda q: energy(dense, q), p)
+    assert torch.isfinite(h_auto).all() and (h_auto - h_dense).abs().max() < 1e-10

@@ -12,7 +12,9 @@ sum is taken with ``index_add`` (no dense adjacency). Executors, all equal to ro
   ``Y(ŷ)`` has only ``m = 0`` terms and ``G(l1 m, l2 0, l3 m')`` vanishes unless ``m = m'``, multiply per order
   ``m``, and rotate back (:mod:`torch_gaunt.so3.edge_frame`, no per-edge Wigner matrices).
 - ``"dense"``, ``"fourier"``: one :func:`~torch_gaunt.products.gaunt_tensor_product` per edge.
-- ``"auto"``: :func:`~torch_gaunt.products.select_method` with ``operation="convolution"`` (the per-node grid).
+- ``"auto"``: scalar senders (``L_in = 0``, a potential's first layer) take a direct path, since a constant
+  function times ``g_e`` is ``x_j Y_0 g_e``: ``E (L_out+1)² C`` multiplications and no grid; otherwise
+  :func:`~torch_gaunt.products.select_method` with ``operation="convolution"`` (the per-node grid).
 
 A zero-length edge has no direction: its harmonics are taken as ``Y_0`` alone (degrees ``l > 0`` get no weight),
 with finite first and second derivatives.
@@ -86,12 +88,17 @@ def gaunt_convolution(
     L3 = check_degree("lmax_out", lmax_out, maximum=L1 + L2)
     if E == 0:
         return x.new_zeros(N, (L3 + 1) ** 2, C)
-    if method == "auto":
-        method = select_method(L1, L2, L3, x.device, operation="convolution")
     length = safe_norm(vectors)
     # a zero-length edge has no direction: only Y_0 (which the harmonics of a zero vector already are) is weighted
     keep = (length[:, None] > 0) | (torch.arange(L2 + 1, device=x.device) == 0)
     radial = radial * keep[..., None].to(radial.dtype)
+    if method == "auto" and L1 == 0:
+        # x_j is constant on the sphere: x_j ⊗ g_e = (x_j / sqrt(4π)) g_e, truncated to L_out (<= L_sh)
+        edge = spherical_harmonics(vectors, L3)[..., None] * radial.index_select(1, degree_index(L3, x.device))
+        messages = edge * (x[:, 0, :].index_select(0, edge_index[0]) / math.sqrt(4 * math.pi))[:, None, :]
+        return x.new_zeros(N, (L3 + 1) ** 2, C).index_add(0, edge_index[1], messages)
+    if method == "auto":
+        method = select_method(L1, L2, L3, x.device, operation="convolution")
     if method == "grid":
         return _on_grid(x, radial, vectors, length, edge_index, L3, chunk_size)
     if method == "edge_frame":
