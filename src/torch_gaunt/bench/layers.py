@@ -168,7 +168,9 @@ def _convolution_ops(L: int, N: int, E: int, C: int, dtype, device) -> dict:
 MACE_PROCESSES = 3
 
 
-def _manybody_results(L: int, N: int, C: int, dtype, device, backward: bool, mace_python: str | None) -> dict:
+def _manybody_results(
+    L: int, N: int, C: int, dtype, device, backward: bool, mace_python: str | None, allocator_tuned: bool = False
+) -> dict:
     """Ours (grid and Fourier) and, when its environment is given, MACE's, interleaved round by round."""
     L_out, correlation, elements = 1, 3, 3
     x = torch.randn(N, (L + 1) ** 2, C, dtype=dtype, device=device, requires_grad=True)
@@ -186,7 +188,12 @@ def _manybody_results(L: int, N: int, C: int, dtype, device, backward: bool, mac
     try:
         for _ in range(MACE_PROCESSES):
             workers.append(
-                MaceWorker(mace_python, "mace_worker.py", [L, L_out, C, N, correlation, elements, dtype_name(dtype)])
+                MaceWorker(
+                    mace_python,
+                    "mace_worker.py",
+                    [L, L_out, C, N, correlation, elements, dtype_name(dtype)],
+                    allocator_tuned,
+                )
             )
     except RuntimeError as error:
         print(f"MACE not timed at L = {L}: {error}", file=sys.stderr)
@@ -297,7 +304,7 @@ def run(
         elif op == "convolution":
             results = measure_ops(_convolution_ops(L, 256, 4096, 16, dtype, device), device, backward)
         else:
-            results = _manybody_results(L, 256, 128, dtype, device, backward, mace_python)
+            results = _manybody_results(L, 256, 128, dtype, device, backward, mace_python, allocator_tuned)
         ratios = {}
         for name, _ in columns:
             for kind in ("forward", "forward_backward"):

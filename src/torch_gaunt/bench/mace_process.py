@@ -20,10 +20,12 @@ class MaceWorker:
     """A worker script beside this file (``mace_worker.py``, ``mace_potential_worker.py``) run by the Python of
     MACE's own environment, timed round by round on request so that its rounds interleave with ours."""
 
-    def __init__(self, python: str, script: str, args: list):
+    def __init__(self, python: str, script: str, args: list, allocator_tuned: bool = False):
         args = [python, str(Path(__file__).with_name(script)), *map(str, args)]
         # e3nn 0.4.4 loads its packaged constants with torch.load, which torch >= 2.6 refuses by default
         env = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
+        if allocator_tuned:  # the same glibc settings as torch_gaunt.utils.tune_cpu_allocator in our process
+            env.update(MALLOC_MMAP_THRESHOLD_=str(1 << 30), MALLOC_TRIM_THRESHOLD_=str((1 << 31) - 1))
         self.process = subprocess.Popen(
             args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
         )

@@ -59,6 +59,7 @@ def run(
     mace_python: str | None = None,
     batch_size: int = 5,
     rounds: int = 7,
+    allocator_tuned: bool = False,
 ) -> dict:
     """Time ours (with and without Selfmix) and, given its environment, MACE at each size and dtype; print the
     tables and write the report."""
@@ -75,7 +76,7 @@ def run(
                 try:
                     for _ in range(MACE_PROCESSES):
                         args = [structures, batch_size, 5.0, channels, max_L, 3, dtype_name(dtype)]
-                        workers.append(MaceWorker(mace_python, "mace_potential_worker.py", args))
+                        workers.append(MaceWorker(mace_python, "mace_potential_worker.py", args, allocator_tuned))
                 except RuntimeError as error:
                     print(f"MACE not timed: {error}", file=sys.stderr)
             for i, w in enumerate(workers):
@@ -101,7 +102,7 @@ def run(
                         ratios[f"{name}/{kind}"] = ratio(results["mace"][kind], results[name][kind])
             rows.append(dict(channels=channels, max_L=max_L, dtype=dtype_name(dtype), results=results,
                              ratios=ratios, params=params))  # fmt: skip
-    machine = machine_info(device)
+    machine = machine_info(device) + f", allocator tuned: {allocator_tuned} (for MACE's workers too)"
     sections = _tables(rows)
     warnings = [
         f"{r['channels']}x{r['max_L']} {r['dtype']} {name} {kind}"

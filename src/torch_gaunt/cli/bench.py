@@ -121,7 +121,7 @@ def _potential(args: argparse.Namespace, argv: list[str]) -> int:
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes] if args.sizes else SIZES
     dtypes = [DTYPES[d] for d in (args.dtypes or ["float64", "float32"])]
     run(args.structures or str(DEMO_DATA), sizes, dtypes, args.device, out, _command_line(argv), mace_python,
-        args.batch_size)  # fmt: skip
+        args.batch_size, allocator_tuned=tuned)  # fmt: skip
     _finish(out)
     return 0
 

@@ -144,6 +144,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     opt.add_argument("--seed", type=int, default=123)
     opt.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     opt.add_argument("--default_dtype", default="float64", choices=["float64", "float32"])
+    opt.add_argument(
+        "--tune_allocator", action=bool_flag, default=True,
+        help="keep large temporaries in glibc's heap (torch_gaunt.utils.tune_cpu_allocator); faster on CPU",
+    )  # fmt: skip
 
 
 def resolve_options(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
@@ -196,6 +200,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     keys = atoms.Keys(args.energy_key, args.forces_key, args.stress_key, args.virials_key)
     command = "torch-gaunt " + shlex.join(argv)
     log = run_logger(run_dir / "log.txt")
+    if args.tune_allocator:
+        from ..utils import tune_cpu_allocator
+
+        log(f"glibc allocator tuned for large temporaries: {tune_cpu_allocator()}")
     _write_options(args, run_dir / "options.yaml")
     if args.demo:
         log(f"no --train_file: training the demo potential on {DEMO_DATA.name} (acetylacetone, MIT licence)")
