@@ -64,13 +64,17 @@ def plot_parity(
         mask = kinds == t
         axes[0].scatter(energy_ref[mask], energy_pred[mask], s=6, label=t)
     _diagonal(axes[0], energy_ref, energy_pred)
-    axes[0].set(xlabel="reference E (eV/atom)", ylabel="predicted E (eV/atom)", title="energy per atom")
+    e_rmse = 1000 * float(np.sqrt(np.mean((energy_pred - energy_ref) ** 2))) if energy_ref.size else float("nan")
+    axes[0].set(xlabel="reference E (eV/atom)", ylabel="predicted E (eV/atom)")
+    axes[0].set_title(f"energy per atom, RMSE {e_rmse:.2f} meV/atom")
     if len(types) > 1:
         axes[0].legend(fontsize=7)
     if forces_ref.size:
         axes[1].scatter(forces_ref.ravel(), forces_pred.ravel(), s=2, alpha=0.5)
         _diagonal(axes[1], forces_ref, forces_pred)
-    axes[1].set(xlabel="reference F (eV/Å)", ylabel="predicted F (eV/Å)", title="force components")
+    f_rmse = 1000 * float(np.sqrt(np.mean((forces_pred - forces_ref) ** 2))) if forces_ref.size else float("nan")
+    axes[1].set(xlabel="reference F (eV/Å)", ylabel="predicted F (eV/Å)")
+    axes[1].set_title(f"force components, RMSE {f_rmse:.1f} meV/Å")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
