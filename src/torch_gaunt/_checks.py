@@ -25,6 +25,9 @@ def check_last_dims(name: str, x: torch.Tensor, dims: tuple[int, ...], meaning: 
         raise ValueError(f"{name}: expected shape {shape} ({meaning}), got {tuple(x.shape)}")
 
 
+FLOAT_DTYPES = {"float64": torch.float64, "float32": torch.float32}  # the names users pass for dtypes
+
+
 def check_int(name: str, value: object, minimum: int = 1) -> int:
     """``value`` if it is an int (not a bool) ``>= minimum``, else a ``ValueError`` naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:

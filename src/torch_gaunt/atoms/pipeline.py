@@ -18,6 +18,7 @@ import ase.io
 import numpy as np
 import torch
 
+from .._checks import FLOAT_DTYPES
 from .._io import atomic_write, atomic_write_text
 from .._version import __version__
 from ..models import AtomicGraph, GauntMACE, ModelConfig, load_model, save_model
@@ -38,13 +39,11 @@ from .training import TrainingSettings, train
 
 __all__ = ["DataSplit", "prepare_data", "train_potential", "evaluate_potential", "parse_dtype", "run_logger"]
 
-DTYPES = {"float64": torch.float64, "float32": torch.float32}
-
 
 def parse_dtype(name: str) -> torch.dtype:
-    if name not in DTYPES:
-        raise ValueError(f"default_dtype: expected one of {sorted(DTYPES)}, got {name!r}")
-    return DTYPES[name]
+    if name not in FLOAT_DTYPES:
+        raise ValueError(f"default_dtype: expected one of {sorted(FLOAT_DTYPES)}, got {name!r}")
+    return FLOAT_DTYPES[name]
 
 
 @dataclass

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import torch
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+from .._checks import FLOAT_DTYPES
+
+DTYPES = FLOAT_DTYPES
 MACE_PYTHON = Path(".venv-mace/bin/python")
 MACE_SETUP = (
     "python -m venv .venv-mace && .venv-mace/bin/pip install torch==2.13.0 && "

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from .._checks import FLOAT_DTYPES
 from .._io import atomic_write
 from .._version import __version__
 from .config import ModelConfig
@@ -66,7 +67,7 @@ def load_model(
     saved in), in eval mode."""
     payload = read_model_file(path)
     model = GauntMACE(ModelConfig.from_dict(payload["config"]))
-    saved = {"float64": torch.float64, "float32": torch.float32}.get(payload.get("dtype"), torch.float64)
+    saved = FLOAT_DTYPES.get(payload.get("dtype"), torch.float64)
     model = model.to(dtype=saved)
     model.load_state_dict(payload["state_dict"])
     if dtype is not None:
