@@ -7,6 +7,8 @@ images included, self-images too, an atom never with itself at zero shift). The 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 from vesin import NeighborList
@@ -14,7 +16,7 @@ from vesin import NeighborList
 from ..models import AtomicGraph
 from .data import Configuration
 
-__all__ = ["neighbour_list", "to_graph", "species_of"]
+__all__ = ["neighbour_list", "to_graph", "unlabelled_graph", "species_of", "species_indices"]
 
 
 def neighbour_list(
@@ -34,43 +36,76 @@ def neighbour_list(
 
 def species_of(config: Configuration, atomic_numbers: list[int]) -> np.ndarray:
     """Indices of ``config``'s atoms in ``atomic_numbers``; an element outside it is a ``ValueError``."""
+    return species_indices(config.numbers, atomic_numbers, config.source)
+
+
+def species_indices(numbers: np.ndarray, atomic_numbers: list[int], source: str = "structure") -> np.ndarray:
+    """``numbers [N]`` (atomic numbers) -> ``[N]`` indices into ``atomic_numbers``; an element outside it is a
+    ``ValueError`` that names ``source``, the unknown elements and the known ones."""
+    numbers = np.asarray(numbers, dtype=np.int64)
     lookup = np.full(119, -1, dtype=np.int64)
     lookup[np.asarray(atomic_numbers, dtype=np.int64)] = np.arange(len(atomic_numbers))
-    species = lookup[config.numbers]
+    species = lookup[numbers]
     if (species < 0).any():
         from ase.data import chemical_symbols
 
-        unknown = sorted({chemical_symbols[z] for z in config.numbers[species < 0]})
+        unknown = sorted({chemical_symbols[z] for z in numbers[species < 0]})
         known = [chemical_symbols[z] for z in atomic_numbers]
-        raise ValueError(f"{config.source}: element(s) {unknown} are not among the model's elements {known}")
+        raise ValueError(f"{source}: element(s) {unknown} are not among the model's elements {known}")
     return species
+
+
+def unlabelled_graph(
+    positions: np.ndarray,
+    species: np.ndarray,
+    edge_index: np.ndarray,
+    shifts: np.ndarray,
+    cell: np.ndarray,
+    pbc: np.ndarray,
+) -> AtomicGraph:
+    """One structure without references as a float64 :class:`~torch_gaunt.models.AtomicGraph`: labels are NaN
+    and their loss weights zero. Shapes as in :func:`neighbour_list`; ``species [N]`` are model element indices."""
+    n = len(positions)
+
+    def tensor(x):
+        return torch.as_tensor(np.asarray(x), dtype=torch.float64)
+
+    def nan(*shape):
+        return torch.full(shape, float("nan"), dtype=torch.float64)
+
+    return AtomicGraph(
+        positions=tensor(positions),
+        species=torch.as_tensor(np.asarray(species, dtype=np.int64)),
+        edge_index=torch.as_tensor(np.asarray(edge_index, dtype=np.int64)),
+        shifts=tensor(shifts),
+        cell=tensor(cell).reshape(1, 3, 3),
+        pbc=torch.as_tensor(np.asarray(pbc, dtype=bool)).reshape(1, 3),
+        batch=torch.zeros(n, dtype=torch.int64),
+        energy=nan(1),
+        forces=nan(n, 3),
+        stress=nan(1, 3, 3),
+        weight=torch.ones(1, dtype=torch.float64),
+        energy_weight=torch.zeros(1, dtype=torch.float64),
+        forces_weight=torch.zeros(1, dtype=torch.float64),
+        stress_weight=torch.zeros(1, dtype=torch.float64),
+    )
 
 
 def to_graph(config: Configuration, atomic_numbers: list[int], r_max: float) -> AtomicGraph:
     """One structure as an :class:`~torch_gaunt.models.AtomicGraph` in float64 (labels that the file does not give
     are NaN with a zero loss weight)."""
     edge_index, shifts = neighbour_list(config.positions, config.cell, config.pbc, r_max)
-    n = len(config)
-    nan = float("nan")
+    species = species_of(config, atomic_numbers)
+    graph = unlabelled_graph(config.positions, species, edge_index, shifts, config.cell, config.pbc)
 
     def tensor(x):
         return torch.as_tensor(np.asarray(x), dtype=torch.float64)
 
-    return AtomicGraph(
-        positions=tensor(config.positions),
-        species=torch.as_tensor(species_of(config, atomic_numbers)),
-        edge_index=torch.as_tensor(edge_index),
-        shifts=tensor(shifts),
-        cell=tensor(config.cell)[None],
-        pbc=torch.as_tensor(config.pbc)[None],
-        batch=torch.zeros(n, dtype=torch.int64),
-        energy=tensor([config.energy if config.energy is not None else nan]),
-        forces=tensor(config.forces) if config.forces is not None else torch.full((n, 3), nan, dtype=torch.float64),
-        stress=tensor(config.stress)[None]
-        if config.stress is not None
-        else torch.full((1, 3, 3), nan, dtype=torch.float64),
-        weight=tensor([config.weight]),
-        energy_weight=tensor([float(config.energy is not None)]),
-        forces_weight=tensor([float(config.forces is not None)]),
-        stress_weight=tensor([float(config.stress is not None)]),
-    )
+    labels = {"weight": tensor([config.weight])}
+    if config.energy is not None:
+        labels.update(energy=tensor([config.energy]), energy_weight=torch.ones(1, dtype=torch.float64))
+    if config.forces is not None:
+        labels.update(forces=tensor(config.forces), forces_weight=torch.ones(1, dtype=torch.float64))
+    if config.stress is not None:
+        labels.update(stress=tensor(config.stress)[None], stress_weight=torch.ones(1, dtype=torch.float64))
+    return replace(graph, **labels)

@@ -1,4 +1,5 @@
-"""Pictures of a training run: the loss curve and energy/force parity plots (PNG, written atomically)."""
+"""Pictures of a run: the loss curve and energy/force parity plots of training, energies and temperature of MD
+(PNG, written atomically)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from .._io import atomic_write
 
-__all__ = ["plot_loss_curve", "plot_parity"]
+__all__ = ["plot_loss_curve", "plot_parity", "plot_md"]
 
 
 def _figure():
@@ -86,3 +87,20 @@ def _diagonal(ax, a: np.ndarray, b: np.ndarray) -> None:
         return
     lo, hi = float(min(a.min(), b.min())), float(max(a.max(), b.max()))
     ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+
+
+def plot_md(rows: list[dict], path: str | os.PathLike) -> Path:
+    """Total and potential energy (relative to the start) and temperature against time, from an MD log's rows
+    (dicts with ``time_ps``, ``total_energy``, ``potential_energy``, ``temperature_K``), as a PNG at ``path``."""
+    plt = _figure()
+    t = [r["time_ps"] for r in rows]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 5), sharex=True)
+    for key, label in (("total_energy", "total"), ("potential_energy", "potential")):
+        values = np.array([r[key] for r in rows])
+        top.plot(t, values - values[0], label=label)
+    top.set_ylabel("E - E(0) (eV)")
+    top.legend()
+    bottom.plot(t, [r["temperature_K"] for r in rows], color="C3")
+    bottom.set_ylabel("temperature (K)")
+    bottom.set_xlabel("time (ps)")
+    return _save(fig, path)

@@ -33,6 +33,7 @@ def add_parser(commands, name: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
+    from .._io import atomic_write_text
     from ..atoms import Keys, evaluate_potential, format_errors
     from ..atoms.pipeline import parse_dtype
 
@@ -46,6 +47,6 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     print(f"wrote {output}")
     if table is not None:
         print(format_errors(table))
-        output.with_suffix(".errors.json").write_text(json.dumps(table, indent=1))
+        atomic_write_text(output.with_suffix(".errors.json"), json.dumps(table, indent=1))
         print(f"parity plot: {output.with_suffix('.parity.png')}")
     return 0
