@@ -163,3 +163,63 @@ def test_config_file_errors(tmp_path):
     bad.write_text("num_chanels: 8\n")
     with pytest.raises(SystemExit):
         main(["train", "--config", str(bad)])
+
+
+def _torchrun(args: list[str], cwd: Path, processes: int = 2) -> str:
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
+               "-m", "torch_gaunt.cli", "train", *args, "--distributed"]  # fmt: skip
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def _parameters(run: Path) -> dict:
+    return torch.load(run / "model.pt", weights_only=True)["state_dict"]
+
+
+def test_two_processes_take_the_same_steps_as_one(tmp_path):
+    # 29 structures in global batches of 4: the last batch has one structure, so one process gets none
+    args = TINY + ["--max_train", "29", "--batch_size", "4", "--default_dtype", "float64", "--work_dir", str(tmp_path)]
+    _cli(args + ["--name", "one", "--max_num_epochs", "1"], tmp_path)
+    output = _torchrun(args + ["--name", "two", "--max_num_epochs", "1"], tmp_path)
+    assert "distributed: 2 processes, backend gloo" in output
+    assert output.count("epoch    0") == 1, "only rank 0 logs"
+    metrics = [json.loads((tmp_path / name / "metrics.jsonl").read_text()) for name in ("one", "two")]
+    for key in ("train_loss", "valid_loss"):  # Adam hides a scaled gradient; the summed loss does not
+        assert metrics[1][key] == pytest.approx(metrics[0][key], rel=1e-12)
+    one, two = _parameters(tmp_path / "one"), _parameters(tmp_path / "two")
+    assert one.keys() == two.keys()
+    for key in one:
+        torch.testing.assert_close(two[key], one[key], rtol=0, atol=1e-11, msg=key)
+    # resume continues the same way in both
+    _cli(args + ["--name", "one", "--max_num_epochs", "2", "--resume"], tmp_path)
+    output = _torchrun(args + ["--name", "two", "--max_num_epochs", "2", "--resume"], tmp_path)
+    assert "resumed from" in output
+    one, two = _parameters(tmp_path / "one"), _parameters(tmp_path / "two")
+    for key in one:
+        torch.testing.assert_close(two[key], one[key], rtol=0, atol=1e-11, msg=key)
+    history = [json.loads(line)["epoch"] for line in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
+    assert history == [0, 1]
+
+
+def test_distributed_without_torchrun_is_a_clear_error(tmp_path, monkeypatch):
+    for key in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(RuntimeError, match="torchrun"):
+        main(["train", *TINY, "--work_dir", str(tmp_path), "--distributed"])
+
+
+def test_shard_losses_add_up_to_the_batch_loss():
+    model = tiny_model()
+    graphs = [graph_of(molecule(k)) for k in range(5)]
+    for k, g in enumerate(graphs):
+        g.energy[:] = -10.0 - k
+        g.forces.normal_()
+        g.energy_weight[:], g.forces_weight[:] = 1.0, 1.0
+    whole = batch_graphs(graphs)
+    full = weighted_loss(model(whole, training=True), whole, (1.0, 10.0, 1.0))
+    totals = (5, int(whole.positions.shape[0]))
+    parts = [batch_graphs(graphs[:2]), batch_graphs(graphs[2:])]
+    summed = sum(weighted_loss(model(p, training=True), p, (1.0, 10.0, 1.0), totals) for p in parts)
+    torch.testing.assert_close(summed, full, rtol=1e-12, atol=0)

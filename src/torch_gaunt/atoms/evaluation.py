@@ -11,7 +11,14 @@ import torch
 
 from ..models import AtomicGraph, GauntMACE, batch_graphs
 
-__all__ = ["Predictions", "predict", "errors", "format_errors", "iterate_batches"]
+__all__ = ["Predictions", "predict", "errors", "format_errors", "iterate_batches", "shuffled_chunks"]
+
+
+def shuffled_chunks(n: int, batch_size: int, generator: torch.Generator | None = None) -> list[list[int]]:
+    """``range(n)`` in chunks of ``batch_size`` (the last may be smaller), shuffled first if ``generator`` is
+    given."""
+    order = torch.randperm(n, generator=generator).tolist() if generator is not None else list(range(n))
+    return [order[start : start + batch_size] for start in range(0, n, batch_size)]
 
 
 def iterate_batches(
@@ -19,10 +26,7 @@ def iterate_batches(
 ) -> Iterator[tuple[list[int], AtomicGraph]]:
     """Batches of ``batch_size`` graphs (the last may be smaller), shuffled if ``generator`` is given; yields the
     indices of the graphs in each batch and the batch."""
-    order = torch.randperm(len(graphs), generator=generator).tolist() if generator is not None else range(len(graphs))
-    order = list(order)
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
+    for chunk in shuffled_chunks(len(graphs), batch_size, generator):
         yield chunk, batch_graphs([graphs[k] for k in chunk])
 
 

@@ -22,6 +22,7 @@ from .._checks import FLOAT_DTYPES
 from .._io import atomic_write, atomic_write_text
 from .._version import __version__
 from ..models import AtomicGraph, GauntMACE, ModelConfig, load_model, save_model
+from . import distributed
 from .data import (
     DEFAULT_KEYS,
     Configuration,
@@ -133,9 +134,11 @@ def train_potential(
     """Build a :class:`~torch_gaunt.models.GauntMACE` from ``model_options`` (fields of
     :class:`~torch_gaunt.models.ModelConfig`) and the training statistics, train it and write into ``run_dir``:
     ``model.pt``, ``checkpoint.pt``, ``metrics.jsonl``, ``log.txt``, ``errors.json``, ``report.md``, ``loss.png``
-    and one ``parity_<set>.png`` per set. Returns the error tables per set."""
+    and one ``parity_<set>.png`` per set. Returns the error tables per set. In a process group (``torchrun``)
+    only rank 0 logs and writes; the other ranks return ``{}``."""
     run_dir = Path(run_dir)
-    log = log or run_logger(run_dir / "log.txt")
+    main = distributed.is_main()
+    log = (log or run_logger(run_dir / "log.txt")) if main else _silent
     train_graphs = data.graphs["train"]
     avg = average_num_neighbors([g.edge_index.shape[1] for g in train_graphs], [len(c) for c in data.train])
     scale, shift = scale_shift(data.train, data.e0s)
@@ -162,6 +165,8 @@ def train_potential(
 
     result = train(model, train_graphs, valid_graphs, settings, run_dir, resume, log, validate, progress)
     log(f"best epoch {result['best_epoch']}; training took {result['elapsed']:.0f} s")
+    if not main:
+        return {}
     save_model(run_dir / "model.pt", model, extra={"command": command, "best_epoch": result["best_epoch"]})
     tables = {}
     for name, configs in data.sets().items():
@@ -186,6 +191,10 @@ def train_potential(
     atomic_write_text(run_dir / "report.md", "\n".join(report))
     log(f"wrote {run_dir / 'model.pt'}, report.md, loss.png, parity_*.png")
     return tables
+
+
+def _silent(line: str) -> None:
+    """The log of processes other than rank 0."""
 
 
 def write_parity(graphs, preds: Predictions, types: list[str], path: Path, title: str) -> None:

@@ -21,8 +21,9 @@ import torch
 
 from .._checks import check_int
 from .._io import atomic_write, atomic_write_text
-from ..models import AtomicGraph, GauntMACE
-from .evaluation import Predictions, iterate_batches, predict
+from ..models import AtomicGraph, GauntMACE, batch_graphs
+from . import distributed
+from .evaluation import Predictions, predict, shuffled_chunks
 
 __all__ = ["TrainingSettings", "ExponentialMovingAverage", "weighted_loss", "train"]
 
@@ -119,22 +120,29 @@ class ExponentialMovingAverage:
         self.num_updates = state["num_updates"]
 
 
-def weighted_loss(out: dict, batch: AtomicGraph, weights: tuple[float, float, float]) -> torch.Tensor:
+def weighted_loss(
+    out: dict, batch: AtomicGraph, weights: tuple[float, float, float], totals: tuple[int, int] | None = None
+) -> torch.Tensor:
     """MACE's weighted loss: ``w_E · mean_b(w_b ((E_b - E_b^ref) / N_b)²) + w_F · mean_{i,α}(w_b(i) (F - F^ref)²)
-    + w_S · mean_b(w_b (σ - σ^ref)²)``; labels a structure lacks have zero weight."""
+    + w_S · mean_b(w_b (σ - σ^ref)²)``; labels a structure lacks have zero weight.
+
+    ``totals = (structures, atoms)`` replaces the batch's own counts in the means: a shard of a larger batch then
+    contributes its part of that batch's loss (data-parallel training sums the parts)."""
     w_e, w_f, w_s = weights
     dtype = out["energy"].dtype
+    num_graphs, num_atoms = totals if totals is not None else (batch.num_graphs, batch.positions.shape[0])
     n = batch.num_atoms.to(dtype)
     per_graph = batch.weight.to(dtype)
     e_err = (out["energy"] - torch.nan_to_num(batch.energy.to(dtype))) / n
-    loss = w_e * torch.mean(per_graph * batch.energy_weight.to(dtype) * e_err**2)
+    loss = w_e * torch.sum(per_graph * batch.energy_weight.to(dtype) * e_err**2) / num_graphs
     if "forces" in out:
         per_atom = (per_graph * batch.forces_weight.to(dtype))[batch.batch]
         f_err = out["forces"] - torch.nan_to_num(batch.forces.to(dtype))
-        loss = loss + w_f * torch.mean(per_atom[:, None] * f_err**2)
+        loss = loss + w_f * torch.sum(per_atom[:, None] * f_err**2) / (3 * num_atoms)
     if "stress" in out:
         s_err = out["stress"] - torch.nan_to_num(batch.stress.to(dtype))
-        loss = loss + w_s * torch.mean((per_graph * batch.stress_weight.to(dtype))[:, None, None] * s_err**2)
+        s_weight = (per_graph * batch.stress_weight.to(dtype))[:, None, None]
+        loss = loss + w_s * torch.sum(s_weight * s_err**2) / (9 * num_graphs)
     return loss
 
 
@@ -193,7 +201,9 @@ def train(
         torch.set_rng_state(saved["rng"]["torch"])
         state = saved["state"]
         log(f"resumed from {checkpoint_path} after epoch {state['epoch'] + 1}")
-    stress = _needs_stress(train_graphs)
+    stress, valid_stress = _needs_stress(train_graphs), _needs_stress(valid_graphs)
+    atoms_per_graph = [g.positions.shape[0] for g in train_graphs]
+    shard, shards = distributed.rank(), distributed.world_size()
     start = time.perf_counter() - state["elapsed"]
     for epoch in range(state["epoch"] + 1, settings.max_num_epochs):
         second_stage = state.get("second_stage_from") is not None
@@ -207,37 +217,44 @@ def train(
         weights = settings.loss_weights(second_stage)
         model.train()
         generator = torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
-        batches = iterate_batches(train_graphs, settings.batch_size, generator)
-        if progress:
+        chunks = shuffled_chunks(len(train_graphs), settings.batch_size, generator)
+        if progress and distributed.is_main():
             from tqdm.auto import tqdm
 
-            batches = tqdm(
-                batches, total=-(-len(train_graphs) // settings.batch_size), desc=f"epoch {epoch}", leave=False
+            chunks = tqdm(
+                chunks, total=-(-len(train_graphs) // settings.batch_size), desc=f"epoch {epoch}", leave=False
             )
         train_loss, seen = 0.0, 0
-        for chunk, batch in batches:
-            batch = batch.to(param.device, param.dtype)
+        for chunk in chunks:
             optimizer.zero_grad(set_to_none=True)
-            out = model(batch, compute_forces=True, compute_stress=stress and weights[2] > 0, training=True)
-            loss = weighted_loss(out, batch, weights)
-            if not torch.isfinite(loss):
+            local = chunk[shard::shards]
+            loss = 0.0
+            if local:
+                batch = batch_graphs([train_graphs[k] for k in local]).to(param.device, param.dtype)
+                totals = (len(chunk), sum(atoms_per_graph[k] for k in chunk)) if shards > 1 else None
+                out = model(batch, compute_forces=True, compute_stress=stress and weights[2] > 0, training=True)
+                local_loss = weighted_loss(out, batch, weights, totals)
+                local_loss.backward()
+                loss = float(local_loss.detach())
+            distributed.all_reduce_gradients(params)
+            loss = distributed.all_reduce_sum(loss)
+            if not math.isfinite(loss):
                 raise FloatingPointError(
-                    f"epoch {epoch}: the loss is {loss.item()}; check the E0s (see the warning above, or use "
+                    f"epoch {epoch}: the loss is {loss}; check the E0s (see the warning above, or use "
                     "--E0s=average), lower --lr, or look for broken labels"
                 )
-            loss.backward()
             if settings.clip_grad:
                 torch.nn.utils.clip_grad_norm_(params, settings.clip_grad)
             optimizer.step()
             if ema is not None:
                 ema.update()
-            train_loss += float(loss.detach()) * len(chunk)
+            train_loss += loss * len(chunk)
             seen += len(chunk)
         model.eval()
         if ema is not None:
             ema.swap()
         predictions = predict(
-            model, valid_graphs, settings.valid_batch_size, compute_stress=_needs_stress(valid_graphs) and weights[2] > 0,
+            model, valid_graphs, settings.valid_batch_size, compute_stress=valid_stress and weights[2] > 0,
             loss=lambda out, batch, w=weights: weighted_loss(out, batch, w),
         )  # fmt: skip
         valid_loss = predictions.loss
@@ -252,7 +269,7 @@ def train(
             ema.swap()
         if not second_stage:
             scheduler.step(valid_loss)
-        elapsed = time.perf_counter() - start
+        elapsed = distributed.agree_max(time.perf_counter() - start)  # every process takes the same time decisions
         record = {
             "epoch": epoch,
             "train_loss": train_loss / seen,
@@ -272,9 +289,10 @@ def train(
             "state": state,
             "settings": asdict(settings),
         }
-        atomic_write(checkpoint_path, lambda tmp, c=checkpoint: torch.save(c, tmp))
-        atomic_write_text(run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in state["history"]))
-        log(_epoch_line(record, improved))
+        if distributed.is_main():
+            atomic_write(checkpoint_path, lambda tmp, c=checkpoint: torch.save(c, tmp))
+            atomic_write_text(run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in state["history"]))
+            log(_epoch_line(record, improved))
         if state["bad_epochs"] >= settings.patience:
             log(f"early stopping: no better validation loss for {settings.patience} epochs")
             break

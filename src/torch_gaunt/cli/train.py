@@ -46,6 +46,7 @@ SETTINGS = (
     "swa_lr",
     "swa_energy_weight",
     "swa_forces_weight",
+    "swa_stress_weight",
     "scheduler_patience",
     "lr_factor",
     "patience",
@@ -137,12 +138,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     opt.add_argument("--swa_lr", type=float, default=1e-3)
     opt.add_argument("--swa_energy_weight", type=float, default=1000.0)
     opt.add_argument("--swa_forces_weight", type=float, default=100.0)
+    opt.add_argument("--swa_stress_weight", type=float, default=10.0)
     opt.add_argument("--scheduler_patience", type=int, default=50)
     opt.add_argument("--lr_factor", type=float, default=0.8)
     opt.add_argument("--patience", type=int, default=2048, help="early stopping: epochs without a better valid loss")
     opt.add_argument("--clip_grad", type=float, default=10.0, help="gradient norm clip (0: none)")
     opt.add_argument("--seed", type=int, default=123)
     opt.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    opt.add_argument(
+        "--distributed", action=bool_flag, default=False,
+        help="data-parallel over the processes torchrun starts (gloo on CPU, nccl on CUDA, one GPU per process); "
+        "--batch_size is then the global batch, shared out among the processes",
+    )  # fmt: skip
     opt.add_argument("--default_dtype", default="float64", choices=["float64", "float32"])
     opt.add_argument(
         "--tune_allocator", action=bool_flag, default=True,
@@ -183,10 +190,15 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     args = resolve_options(args.parser, argv[1:])
     import torch
 
+    from ..atoms import distributed
+
     dtype = parse_dtype(args.default_dtype)
+    if args.distributed:
+        args.device = distributed.init_from_environment(args.device)
+    main = distributed.is_main()
     run_dir = Path(args.work_dir) / args.name
     if args.demo and not args.resume and (run_dir / "checkpoint.pt").exists():
-        run_dir = Path(args.work_dir) / f"{args.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        run_dir = Path(args.work_dir) / distributed.broadcast(f"{args.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     if (run_dir / "checkpoint.pt").exists() and not args.resume:
         raise SystemExit(
             f"error: {run_dir} already holds a training run; pass --resume to continue it, or choose another --name"
@@ -199,12 +211,15 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         ) from None
     keys = atoms.Keys(args.energy_key, args.forces_key, args.stress_key, args.virials_key)
     command = "torch-gaunt " + shlex.join(argv)
-    log = run_logger(run_dir / "log.txt")
+    log = run_logger(run_dir / "log.txt") if main else (lambda line: None)
     if args.tune_allocator:
         from ..utils import tune_cpu_allocator
 
         log(f"glibc allocator tuned for large temporaries: {tune_cpu_allocator()}")
-    _write_options(args, run_dir / "options.yaml")
+    if args.distributed:
+        log(f"distributed: {distributed.world_size()} processes, backend {torch.distributed.get_backend()}")
+    if main:
+        _write_options(args, run_dir / "options.yaml")
     if args.demo:
         log(f"no --train_file: training the demo potential on {DEMO_DATA.name} (acetylacetone, MIT licence)")
     data = atoms.prepare_data(
@@ -232,6 +247,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         data, model_options, settings, run_dir, device=str(device), dtype=dtype, resume=args.resume,
         command=command, progress=args.progress, log=log,
     )  # fmt: skip
+    if args.distributed:
+        torch.distributed.destroy_process_group()
     return 0
 
 
