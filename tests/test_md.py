@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import ase.io
 import numpy as np
@@ -113,3 +114,14 @@ def test_trajectory_survives_a_kill(tmp_path, model_and_structure):
     assert len(frames) >= logged >= 5
     assert all(len(f) == 4 for f in frames)
     assert "momenta" in frames[-1].arrays
+
+
+def test_emt_example_runs_quick(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "examples" / "emt_metals" / "run.py"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    result = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path)], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report = (tmp_path / "report.md").read_text()
+    assert "fcc Cu lattice constant" in report and "S RMSE" in report
+    assert (tmp_path / "train" / "model.pt").is_file()

@@ -180,3 +180,16 @@ def test_config_errors():
         ModelConfig.from_dict({"atomic_numbers": [1], "hidden_irreps": "8x0e"})
     with pytest.raises(ValueError, match="at least one element"):
         GauntMACE(ModelConfig())
+
+
+def test_edge_chunks_give_the_same_energy_forces_and_stress():
+    model = tiny_model()
+    atoms = copper(2, cubic=True).repeat((2, 1, 1))
+    whole = energy_of(model, atoms, compute_stress=True)
+    model.set_edge_chunk_size(37)
+    chunked = energy_of(model, atoms, compute_stress=True)
+    model.set_edge_chunk_size(None)
+    for key in ("energy", "forces", "stress"):
+        torch.testing.assert_close(chunked[key], whole[key], rtol=0, atol=1e-11)
+    with pytest.raises(ValueError, match="edge_chunk_size"):
+        model.set_edge_chunk_size(0)

@@ -84,7 +84,14 @@ class Interaction(torch.nn.Module):
 
     ``forward(x [N, (L_in+1)**2, C], one_hot [N, Z], edge_vectors [E, 3], edge_index [2, E])`` returns
     ``(message [N, (max_ell+1)**2, C], skip [N, (lmax_skip+1)**2, C] or None)``.
+
+    ``edge_chunk_size`` (attribute, default None): with more edges than this, the convolution runs over chunks of
+    edges under activation checkpointing, so that only one chunk's per-edge tensors are alive at a time (in the
+    forward and the backward pass); the chunks are recomputed in the backward pass. For first derivatives (forces,
+    stress) of large structures, not for training (which differentiates twice).
     """
+
+    edge_chunk_size: int | None = None
 
     def __init__(
         self,
@@ -120,10 +127,26 @@ class Interaction(torch.nn.Module):
         skip = None
         if self.residual:
             skip = self.skip(x[:, : (self.skip.lmax + 1) ** 2], one_hot)
-        message = self.linear(self.conv(self.linear_up(x), edge_vectors, edge_index))
+        message = self.linear(self._convolution(self.linear_up(x), edge_vectors, edge_index))
         if not self.residual:
             message = self.skip(message, one_hot)
         return message, skip
+
+    def _convolution(self, x: torch.Tensor, edge_vectors: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        chunk = self.edge_chunk_size
+        E = edge_vectors.shape[0]
+        if chunk is None or E <= chunk:
+            return self.conv(x, edge_vectors, edge_index)
+        from torch.utils.checkpoint import checkpoint
+
+        total = None
+        for start in range(0, E, chunk):
+            part = checkpoint(
+                self.conv, x, edge_vectors[start : start + chunk], edge_index[:, start : start + chunk],
+                use_reentrant=False,
+            )  # fmt: skip
+            total = part if total is None else total + part
+        return total
 
 
 class ProductBasis(torch.nn.Module):

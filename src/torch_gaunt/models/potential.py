@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 
+from .._checks import check_int
 from .blocks import Interaction, LinearReadout, NonLinearReadout, ProductBasis, RadialEmbedding, SelfMix
 from .config import ModelConfig
 from .graph import AtomicGraph
@@ -79,6 +80,16 @@ class GauntMACE(torch.nn.Module):
             self.selfmix.append(SelfMix(lmax_out, C, config.method) if config.selfmix else torch.nn.Identity())
             self.readouts.append(NonLinearReadout(C, config.readout_hidden) if last else LinearReadout(C))
             lmax_in = lmax_out
+
+    def set_edge_chunk_size(self, edge_chunk_size: int | None) -> GauntMACE:
+        """Run each convolution over chunks of at most ``edge_chunk_size`` edges under activation checkpointing
+        (None: all edges at once). Bounds the memory of large structures for energies, forces and stress at the
+        cost of recomputing the convolutions in the backward pass; leave it None for training. Returns self."""
+        if edge_chunk_size is not None:
+            check_int("edge_chunk_size", edge_chunk_size)
+        for interaction in self.interactions:
+            interaction.edge_chunk_size = edge_chunk_size
+        return self
 
     def node_energies(self, graph: AtomicGraph, edge_vectors: torch.Tensor) -> torch.Tensor:
         """Per-atom energies ``[N]``: ``E0[z_i] + scale · Σ_t e_i^(t) + shift``."""
