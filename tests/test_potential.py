@@ -182,14 +182,14 @@ def test_config_errors():
         GauntMACE(ModelConfig())
 
 
-def test_edge_chunks_give_the_same_energy_forces_and_stress():
+def test_edge_and_node_chunks_give_the_same_energy_forces_and_stress():
     model = tiny_model()
     atoms = copper(2, cubic=True).repeat((2, 1, 1))
     whole = energy_of(model, atoms, compute_stress=True)
-    model.set_edge_chunk_size(37)
+    model.set_chunk_sizes(edges=37, nodes=3)
     chunked = energy_of(model, atoms, compute_stress=True)
-    model.set_edge_chunk_size(None)
+    model.set_chunk_sizes()
     for key in ("energy", "forces", "stress"):
         torch.testing.assert_close(chunked[key], whole[key], rtol=0, atol=1e-11)
-    with pytest.raises(ValueError, match="edge_chunk_size"):
-        model.set_edge_chunk_size(0)
+    with pytest.raises(ValueError, match="edges"):
+        model.set_chunk_sizes(edges=0)

@@ -38,8 +38,11 @@ class GauntCalculator(Calculator):
         device: where to evaluate (``"cpu"``, ``"cuda"``...).
         dtype: ``"float64"``/``"float32"`` or a ``torch.dtype``; default the dtype the model was saved in.
         skin: Verlet skin in Å (0: a new neighbour list on every call).
-        edge_chunk_size: for large structures, run the convolutions over chunks of this many edges with
-            activation checkpointing (bounded memory, ~1.3x the time); None: all edges at once.
+        edge_chunk_size, node_chunk_size: for large structures, run the convolutions over chunks of this many
+            edges and the product basis over chunks of this many atoms, with activation checkpointing (bounded
+            memory for some more time); None: all at once.
+        compile: run the energy under ``torch.compile`` (dynamic shapes; the first calls compile, which takes a
+            minute; forces by autograd through the compiled energy).
     """
 
     implemented_properties = ["energy", "free_energy", "energies", "forces", "stress"]
@@ -51,6 +54,8 @@ class GauntCalculator(Calculator):
         dtype: str | torch.dtype | None = None,
         skin: float = 0.0,
         edge_chunk_size: int | None = None,
+        node_chunk_size: int | None = None,
+        compile: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -62,7 +67,9 @@ class GauntCalculator(Calculator):
             self.model = model.to(device=device, dtype=dtype).eval()
         else:
             self.model = load_model(model, device=device, dtype=dtype)
-        self.model.set_edge_chunk_size(edge_chunk_size)
+        self.model.set_chunk_sizes(edges=edge_chunk_size, nodes=node_chunk_size)
+        if compile:
+            self.model.node_energies = torch.compile(self.model.node_energies, dynamic=True)
         if not skin >= 0:
             raise ValueError(f"skin: expected a length >= 0 in Å, got {skin}")
         self.skin = float(skin)

@@ -6,7 +6,7 @@ this structure alone). Run by ``torch_gaunt.bench.large`` with our Python (``our
 
 A call is the energy and the forces. ``periodic`` is an fcc Cu supercell (a = 3.61 Å, rattled by 0.05 Å);
 ``molecules`` is a cubic grid of acetylacetone molecules 7 Å apart, without periodic boundaries. ``CHUNK`` is our
-convolutions' edge chunk (0: none); MACE has no such option. Peak memory is the growth of the resident set
+convolutions' edge chunk, and ``CHUNK // 16`` our product basis's atom chunk (0: none); MACE has no such option. Peak memory is the growth of the resident set
 (``ru_maxrss``) over the process's size just before the first call (CPU), or CUDA's peak allocation.
 """
 
@@ -61,7 +61,8 @@ def ours(atoms, dtype, channels, max_L, r_max, chunk, device):
     config = ModelConfig(
         atomic_numbers=numbers, r_max=r_max, num_channels=channels, max_L=max_L, avg_num_neighbors=12.0
     )
-    model = GauntMACE(config).to(device=device, dtype=dtype).eval().set_edge_chunk_size(chunk or None)
+    model = GauntMACE(config).to(device=device, dtype=dtype).eval()
+    model.set_chunk_sizes(edges=chunk or None, nodes=chunk // 16 or None)
     call = lambda: model(graph)["forces"]  # noqa: E731
     return call, graph.edge_index.shape[1], sum(p.numel() for p in model.parameters())
 

@@ -1,4 +1,4 @@
-"""The ``torch-gaunt`` command: one module per subcommand (``train``, ``evaluate``, ``md``, ``bench``).
+"""The ``torch-gaunt`` command: one module per subcommand (``train``, ``evaluate``, ``md``, ``export``, ``bench``).
 
 ``torch-gaunt`` alone prints this help; ``torch-gaunt bench --help`` lists the benchmarks.
 """
@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bench, evaluate, md, train
+from . import bench, evaluate, export, md, train
 
 __all__ = ["main", "build_parser"]
 
-SUBCOMMANDS = {"train": train, "evaluate": evaluate, "md": md, "bench": bench}
+SUBCOMMANDS = {"train": train, "evaluate": evaluate, "md": md, "export": export, "bench": bench}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,6 +28,7 @@ BENCHMARKS = {
     "convolution": "convolution vs e3nn and an eSCN-style SO(2) conv",
     "manybody": "many-body vs MACE's SymmetricContraction",
     "potential": "Gaunt-MACE vs mace-torch: training step and inference",
+    "large": "Gaunt-MACE vs mace-torch on 10 to 10,000+ atoms: time and memory of energy + forces",
 }
 
 
@@ -128,6 +129,20 @@ def _potential(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def _large(args: argparse.Namespace, argv: list[str]) -> int:
+    from ..bench.large import SIZES, run
+
+    mace_python = _mace_python(args)
+    tuned, out = _prepare(args)
+    sizes = {k: v for k, v in SIZES.items() if k in (args.kinds or SIZES)}
+    if args.max_atoms:
+        sizes = {k: tuple(n for n in v if n <= args.max_atoms) for k, v in sizes.items()}
+    run(sizes, args.dtypes or ["float64", "float32"], args.device, out, _command_line(argv), mace_python,
+        edge_chunk_size=args.edge_chunk_size, allocator_tuned=tuned)  # fmt: skip
+    _finish(out)
+    return 0
+
+
 def add_parser(commands, name: str) -> None:
     listing = "\n".join(f"  {op:<13}{text}" for op, text in BENCHMARKS.items())
     bench = commands.add_parser(
@@ -166,13 +181,19 @@ def add_parser(commands, name: str) -> None:
     potential.add_argument("--structures", help="structure file (default: the demo AcAc data)")
     potential.add_argument("--batch_size", type=int, default=5, help="structures per batch (default 5)")
     potential.set_defaults(run=_potential)
-    for p in (layers[-1], potential):
+    large = ops.add_parser("large", description=BENCHMARKS["large"])
+    large.add_argument("--kinds", nargs="+", choices=["periodic", "molecules"], help="default: both")
+    large.add_argument("--dtypes", nargs="+", choices=list(DTYPES), help="default: float64 float32")
+    large.add_argument("--max_atoms", type=int, help="skip the sizes above this")
+    large.add_argument("--edge_chunk_size", type=int, default=16384, help="our convolutions' edge chunk")
+    large.set_defaults(run=_large)
+    for p in (layers[-1], potential, large):
         p.add_argument(
             "--mace-python",
             help=f"python of an environment with mace-torch (default {MACE_PYTHON} if it exists; set it up with: "
             f"{MACE_SETUP})",
         )
-    for p in (sh, tp, *layers, potential):
+    for p in (sh, tp, *layers, potential, large):
         p.add_argument(
             "--no-tune-allocator", dest="tune_allocator", action="store_false",
             help="keep glibc's default malloc thresholds (see torch_gaunt.utils.tune_cpu_allocator)",

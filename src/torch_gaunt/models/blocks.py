@@ -154,7 +154,13 @@ class ProductBasis(torch.nn.Module):
     ``correlation`` copies, projected to ``lmax_out``, then a linear map, plus the skip connection if given.
 
     ``forward(message [N, (max_ell+1)**2, C], one_hot [N, Z], skip)`` -> ``[N, (lmax_out+1)**2, C]``.
+
+    ``node_chunk_size`` (attribute, default None): with more nodes than this, the product runs over chunks of
+    nodes under activation checkpointing, so that only one chunk's grid tensors are alive at a time (for first
+    derivatives of large structures, as :class:`Interaction`'s ``edge_chunk_size``).
     """
+
+    node_chunk_size: int | None = None
 
     def __init__(self, max_ell: int, lmax_out: int, channels: int, correlation: int, num_elements: int, method="auto"):
         super().__init__()
@@ -164,8 +170,21 @@ class ProductBasis(torch.nn.Module):
         self.linear = SphericalLinear(lmax_out, channels, channels)
 
     def forward(self, message: torch.Tensor, one_hot: torch.Tensor, skip: torch.Tensor | None) -> torch.Tensor:
-        y = self.linear(self.many_body(message, one_hot))
+        chunk, N = self.node_chunk_size, message.shape[0]
+        if chunk is None or N <= chunk:
+            y = self._product(message, one_hot)
+        else:
+            from torch.utils.checkpoint import checkpoint
+
+            parts = [
+                checkpoint(self._product, message[s : s + chunk], one_hot[s : s + chunk], use_reentrant=False)
+                for s in range(0, N, chunk)
+            ]
+            y = torch.cat(parts)
         return y if skip is None else y + skip
+
+    def _product(self, message: torch.Tensor, one_hot: torch.Tensor) -> torch.Tensor:
+        return self.linear(self.many_body(message, one_hot))
 
 
 class SelfMix(torch.nn.Module):

@@ -81,27 +81,32 @@ class GauntMACE(torch.nn.Module):
             self.readouts.append(NonLinearReadout(C, config.readout_hidden) if last else LinearReadout(C))
             lmax_in = lmax_out
 
-    def set_edge_chunk_size(self, edge_chunk_size: int | None) -> GauntMACE:
-        """Run each convolution over chunks of at most ``edge_chunk_size`` edges under activation checkpointing
-        (None: all edges at once). Bounds the memory of large structures for energies, forces and stress at the
-        cost of recomputing the convolutions in the backward pass; leave it None for training. Returns self."""
-        if edge_chunk_size is not None:
-            check_int("edge_chunk_size", edge_chunk_size)
-        for interaction in self.interactions:
-            interaction.edge_chunk_size = edge_chunk_size
+    def set_chunk_sizes(self, edges: int | None = None, nodes: int | None = None) -> GauntMACE:
+        """Run each convolution over chunks of at most ``edges`` edges and each product basis over chunks of at
+        most ``nodes`` atoms, under activation checkpointing (None: all at once). Bounds the memory of large
+        structures for energies, forces and stress at the cost of recomputing those blocks in the backward pass;
+        leave both None for training. Returns self."""
+        for name, value in (("edges", edges), ("nodes", nodes)):
+            if value is not None:
+                check_int(name, value)
+        for interaction, product in zip(self.interactions, self.products):
+            interaction.edge_chunk_size, product.node_chunk_size = edges, nodes
         return self
 
-    def node_energies(self, graph: AtomicGraph, edge_vectors: torch.Tensor) -> torch.Tensor:
-        """Per-atom energies ``[N]``: ``E0[z_i] + scale · Σ_t e_i^(t) + shift``."""
-        dtype = graph.positions.dtype
-        one_hot = torch.nn.functional.one_hot(graph.species, self.num_elements).to(dtype)
+    def node_energies(
+        self, species: torch.Tensor, edge_index: torch.Tensor, edge_vectors: torch.Tensor
+    ) -> torch.Tensor:
+        """Per-atom energies ``[N]``, ``E0[z_i] + scale · Σ_t e_i^(t) + shift``, from ``species [N]`` (element
+        indices), ``edge_index [2, E]`` and ``edge_vectors [E, 3]`` (in the dtype of the result)."""
+        dtype = edge_vectors.dtype
+        one_hot = torch.nn.functional.one_hot(species, self.num_elements).to(dtype)
         x = (one_hot @ self.embedding.to(dtype))[:, None, :]
-        interaction = torch.zeros(graph.positions.shape[0], dtype=dtype, device=graph.positions.device)
+        interaction = torch.zeros(species.shape[0], dtype=dtype, device=edge_vectors.device)
         for conv, product, selfmix, readout in zip(self.interactions, self.products, self.selfmix, self.readouts):
-            message, skip = conv(x, one_hot, edge_vectors, graph.edge_index)
+            message, skip = conv(x, one_hot, edge_vectors, edge_index)
             x = selfmix(product(message, one_hot, skip))
             interaction = interaction + readout(x)
-        return self.e0s.to(dtype)[graph.species] + self.scale.to(dtype) * interaction + self.shift.to(dtype)
+        return self.e0s.to(dtype)[species] + self.scale.to(dtype) * interaction + self.shift.to(dtype)
 
     def forward(
         self, graph: AtomicGraph, compute_forces: bool = True, compute_stress: bool = False, training: bool = False
@@ -120,7 +125,7 @@ class GauntMACE(torch.nn.Module):
             inputs.append(strain)
         sender, receiver = graph.edge_index
         edge_vectors = positions[receiver] - positions[sender] + shifts
-        node_energy = self.node_energies(graph, edge_vectors)
+        node_energy = self.node_energies(graph.species, graph.edge_index, edge_vectors.to(positions.dtype))
         energy = torch.zeros(graph.num_graphs, dtype=node_energy.dtype, device=node_energy.device)
         energy = energy.index_add(0, graph.batch, node_energy)
         out = {"energy": energy, "node_energy": node_energy}

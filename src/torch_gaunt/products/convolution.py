@@ -81,7 +81,8 @@ def gaunt_convolution(
             f"vectors, edge_index, radial: expected shapes [E, 3], [2, E] and [E, L_sh+1, {C} or 1] with one E, got "
             f"{tuple(vectors.shape)}, {tuple(edge_index.shape)} and {tuple(radial.shape)}"
         )
-    if E and (int(edge_index.min()) < 0 or int(edge_index.max()) >= N):
+    # a data-dependent check: skipped while torch.compile or torch.export traces
+    if E and not torch.compiler.is_compiling() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= N):
         raise ValueError(
             f"edge_index: expected node indices in [0, {N}), got values in [{int(edge_index.min())}, {int(edge_index.max())}]"
         )
@@ -103,8 +104,7 @@ def gaunt_convolution(
         return _on_grid(x, radial, vectors, length, edge_index, L3, chunk_size)
     if method == "edge_frame":
         out = x.new_zeros(N, (L3 + 1) ** 2, C)
-        for start in range(0, E, chunk_size):
-            sl = slice(start, start + chunk_size)
+        for sl in _edge_chunks(E, chunk_size):
             messages = _edge_frame_messages(x[edge_index[0, sl]], radial[sl], vectors[sl], L3)
             out = out.index_add(0, edge_index[1, sl], messages)
         return out
@@ -118,6 +118,14 @@ def _grid_points(n_theta: int, n_phi: int, dtype: torch.dtype, device: torch.dev
     """Unit vectors ``[n_phi * n_theta, 3]`` of the Gauss-Legendre grid, φ-major like the grid values."""
     points, _ = sphere_grid_points(n_theta, n_phi, torch.float64)
     return points.transpose(0, 1).reshape(-1, 3).to(dtype=dtype, device=device)
+
+
+def _edge_chunks(E, chunk_size: int) -> list[slice]:
+    """Slices of at most ``chunk_size`` edges; one slice of all edges while torch.compile or torch.export traces
+    (``E`` is then symbolic, and a loop over it would fix the edge count)."""
+    if torch.compiler.is_compiling():
+        return [slice(None)]
+    return [slice(start, start + chunk_size) for start in range(0, E, chunk_size)]
 
 
 def _on_grid(x, radial, vectors, length, edge_index, L3: int, chunk_size: int) -> torch.Tensor:
@@ -134,8 +142,7 @@ def _on_grid(x, radial, vectors, length, edge_index, L3: int, chunk_size: int) -
     unit = vectors / torch.where(length > 0, length, torch.ones_like(length))[:, None]
     scale = (2 * torch.arange(L2 + 1, dtype=x.dtype, device=x.device) + 1) / (4 * math.pi)
     total = values.new_zeros(N, G, C)
-    for start in range(0, vectors.shape[0], chunk_size):
-        sl = slice(start, start + chunk_size)
+    for sl in _edge_chunks(vectors.shape[0], chunk_size):
         cos = unit[sl] @ points.T  # [e, G]
         legendre = [torch.ones_like(cos), cos]  # P_l(r̂ · s), Bonnet's recurrence
         for l in range(1, L2):
