@@ -41,8 +41,6 @@ class GauntCalculator(Calculator):
         edge_chunk_size, node_chunk_size: for large structures, run the convolutions over chunks of this many
             edges and the product basis over chunks of this many atoms, with activation checkpointing (bounded
             memory for some more time); None: all at once.
-        compile: run the energy under ``torch.compile`` (dynamic shapes; the first calls compile, which takes a
-            minute; forces by autograd through the compiled energy).
     """
 
     implemented_properties = ["energy", "free_energy", "energies", "forces", "stress"]
@@ -55,7 +53,6 @@ class GauntCalculator(Calculator):
         skin: float = 0.0,
         edge_chunk_size: int | None = None,
         node_chunk_size: int | None = None,
-        compile: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -68,8 +65,6 @@ class GauntCalculator(Calculator):
         else:
             self.model = load_model(model, device=device, dtype=dtype)
         self.model.set_chunk_sizes(edges=edge_chunk_size, nodes=node_chunk_size)
-        if compile:
-            self.model.node_energies = torch.compile(self.model.node_energies, dynamic=True)
         if not skin >= 0:
             raise ValueError(f"skin: expected a length >= 0 in Å, got {skin}")
         self.skin = float(skin)

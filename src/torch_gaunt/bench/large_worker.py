@@ -68,24 +68,16 @@ def ours(atoms, dtype, channels, max_L, r_max, chunk, device):
 
 
 def mace(atoms, dtype, channels, max_L, r_max, device):
-    from e3nn import o3
-    from mace import data, modules, tools
+    from mace import data, tools
     from mace.tools import torch_geometric
+    from mace_potential_worker import build_mace  # beside this file, in MACE's environment
 
     numbers = sorted({int(z) for z in atoms.numbers})
     z_table = tools.AtomicNumberTable(numbers)
     config = data.config_from_atoms(atoms, key_specification=data.KeySpecification())
     graph = data.AtomicData.from_config(config, z_table=z_table, cutoff=r_max)
     batch = next(iter(torch_geometric.dataloader.DataLoader([graph], batch_size=1))).to(device).to_dict()
-    hidden = o3.Irreps(" + ".join(f"{channels}x{l}{'eo'[l % 2]}" for l in range(max_L + 1)))
-    block = modules.interaction_classes["RealAgnosticResidualInteractionBlock"]
-    model = modules.ScaleShiftMACE(
-        r_max=r_max, num_bessel=8, num_polynomial_cutoff=5, max_ell=3, interaction_cls=block,
-        interaction_cls_first=block, num_interactions=2, num_elements=len(numbers), hidden_irreps=hidden,
-        MLP_irreps=o3.Irreps("16x0e"), atomic_energies=np.zeros(len(numbers)), avg_num_neighbors=12.0,
-        atomic_numbers=numbers, correlation=3, gate=torch.nn.functional.silu, radial_MLP=[64, 64, 64],
-        atomic_inter_scale=1.0, atomic_inter_shift=0.0,
-    ).to(device)  # fmt: skip
+    model = build_mace(numbers, channels, max_L, r_max).to(device)
     call = lambda: model(batch, training=False, compute_force=True)["forces"]  # noqa: E731
     return call, int(batch["edge_index"].shape[1]), sum(p.numel() for p in model.parameters())
 

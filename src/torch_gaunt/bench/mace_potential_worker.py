@@ -22,11 +22,26 @@ import torch  # noqa: E402
 from mace_worker import load_timing  # noqa: E402
 
 
-def main():
-    import ase.io
+def build_mace(numbers: list, channels: int, max_L: int, r_max: float, correlation: int = 3):
+    """MACE's default ``ScaleShiftMACE`` at the given size (zero E0s, scale 1, shift 0, 12 average neighbours)."""
     import numpy as np
     from e3nn import o3
-    from mace import data, modules, tools
+    from mace import modules
+
+    hidden = o3.Irreps(" + ".join(f"{channels}x{l}{'eo'[l % 2]}" for l in range(max_L + 1)))
+    block = modules.interaction_classes["RealAgnosticResidualInteractionBlock"]
+    return modules.ScaleShiftMACE(
+        r_max=r_max, num_bessel=8, num_polynomial_cutoff=5, max_ell=3, interaction_cls=block,
+        interaction_cls_first=block, num_interactions=2, num_elements=len(numbers), hidden_irreps=hidden,
+        MLP_irreps=o3.Irreps("16x0e"), atomic_energies=np.zeros(len(numbers)), avg_num_neighbors=12.0,
+        atomic_numbers=numbers, correlation=correlation, gate=torch.nn.functional.silu, radial_MLP=[64, 64, 64],
+        atomic_inter_scale=1.0, atomic_inter_shift=0.0,
+    )  # fmt: skip
+
+
+def main():
+    import ase.io
+    from mace import data, tools
     from mace.tools import torch_geometric
 
     path, batch_size, r_max, C, max_L, correlation, dtype = sys.argv[1:8]
@@ -44,15 +59,7 @@ def main():
         configs.append(data.config_from_atoms(a, key_specification=keys))
     graphs = [data.AtomicData.from_config(c, z_table=z_table, cutoff=r_max) for c in configs]
     batch = next(iter(torch_geometric.dataloader.DataLoader(graphs, batch_size=batch_size))).to_dict()
-    hidden = o3.Irreps(" + ".join(f"{C}x{l}{'eo'[l % 2]}" for l in range(max_L + 1)))
-    block = modules.interaction_classes["RealAgnosticResidualInteractionBlock"]
-    model = modules.ScaleShiftMACE(
-        r_max=r_max, num_bessel=8, num_polynomial_cutoff=5, max_ell=3, interaction_cls=block,
-        interaction_cls_first=block, num_interactions=2, num_elements=len(numbers), hidden_irreps=hidden,
-        MLP_irreps=o3.Irreps("16x0e"), atomic_energies=np.zeros(len(numbers)), avg_num_neighbors=12.0,
-        atomic_numbers=numbers, correlation=correlation, gate=torch.nn.functional.silu, radial_MLP=[64, 64, 64],
-        atomic_inter_scale=1.0, atomic_inter_shift=0.0,
-    )  # fmt: skip
+    model = build_mace(numbers, C, max_L, r_max, correlation)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, amsgrad=True)
 
     def step():
