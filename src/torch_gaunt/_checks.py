@@ -28,6 +28,13 @@ def check_last_dims(name: str, x: torch.Tensor, dims: tuple[int, ...], meaning: 
 FLOAT_DTYPES = {"float64": torch.float64, "float32": torch.float32}  # the names users pass for dtypes
 
 
+def parse_dtype(name: str, argument: str = "dtype") -> torch.dtype:
+    """The floating dtype called ``name`` (``"float64"``, ``"float32"``), else a ``ValueError`` naming ``argument``."""
+    if name not in FLOAT_DTYPES:
+        raise ValueError(f"{argument}: expected one of {sorted(FLOAT_DTYPES)}, got {name!r}")
+    return FLOAT_DTYPES[name]
+
+
 def check_int(name: str, value: object, minimum: int = 1) -> int:
     """``value`` if it is an int (not a bool) ``>= minimum``, else a ``ValueError`` naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:

@@ -23,7 +23,7 @@ import torch
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 from ase.stress import full_3x3_to_voigt_6_stress
 
-from .._checks import FLOAT_DTYPES
+from .._checks import parse_dtype
 from ..models import AtomicGraph, GauntMACE, load_model
 from .neighbours import neighbour_list, species_indices, unlabelled_graph
 
@@ -57,9 +57,7 @@ class GauntCalculator(Calculator):
     ):
         super().__init__(**kwargs)
         if isinstance(dtype, str):
-            if dtype not in FLOAT_DTYPES:
-                raise ValueError(f"dtype: expected one of {sorted(FLOAT_DTYPES)}, got {dtype!r}")
-            dtype = FLOAT_DTYPES[dtype]
+            dtype = parse_dtype(dtype)
         if isinstance(model, GauntMACE):
             self.model = model.to(device=device, dtype=dtype).eval()
         else:

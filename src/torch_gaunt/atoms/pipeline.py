@@ -18,7 +18,7 @@ import ase.io
 import numpy as np
 import torch
 
-from .._checks import FLOAT_DTYPES
+from .._checks import parse_dtype as _parse_dtype
 from .._io import atomic_write, atomic_write_text
 from .._version import __version__
 from ..models import AtomicGraph, GauntMACE, ModelConfig, load_model, save_model
@@ -42,9 +42,8 @@ __all__ = ["DataSplit", "prepare_data", "train_potential", "evaluate_potential",
 
 
 def parse_dtype(name: str) -> torch.dtype:
-    if name not in FLOAT_DTYPES:
-        raise ValueError(f"default_dtype: expected one of {sorted(FLOAT_DTYPES)}, got {name!r}")
-    return FLOAT_DTYPES[name]
+    """The dtype of ``--default_dtype``."""
+    return _parse_dtype(name, "default_dtype")
 
 
 @dataclass
@@ -108,7 +107,9 @@ def prepare_data(
 
 
 def run_logger(path: Path):
-    """A ``log(line)`` that prints ``line`` and appends it to ``path``."""
+    """A ``log(line)`` that prints ``line`` and appends it to ``path``; silent on processes other than rank 0."""
+    if not distributed.is_main():
+        return _silent
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def log(line: str) -> None:

@@ -22,11 +22,11 @@ def add_parser(commands, name: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
-    from .._checks import FLOAT_DTYPES
+    from .._checks import parse_dtype
     from ..models import load_model
     from ..models.export import export_model
 
-    dtype = FLOAT_DTYPES[args.default_dtype] if args.default_dtype else None
+    dtype = parse_dtype(args.default_dtype) if args.default_dtype else None
     path = export_model(load_model(args.model, dtype=dtype), args.output)
     print(f"wrote {path}: node_energy = program(positions, species, edge_index, shifts); see docs/simulation.md")
     return 0

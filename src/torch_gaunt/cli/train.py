@@ -211,7 +211,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         ) from None
     keys = atoms.Keys(args.energy_key, args.forces_key, args.stress_key, args.virials_key)
     command = "torch-gaunt " + shlex.join(argv)
-    log = run_logger(run_dir / "log.txt") if main else (lambda line: None)
+    log = run_logger(run_dir / "log.txt")
     if args.tune_allocator:
         from ..utils import tune_cpu_allocator
 

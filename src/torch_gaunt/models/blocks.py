@@ -34,6 +34,16 @@ __all__ = [
 ]
 
 
+def _checkpointed_chunks(function, n: int, chunk: int, arguments):
+    """``function(*arguments(s))`` for consecutive slices ``s`` of ``range(n)`` of length ``chunk``, each under
+    activation checkpointing (its intermediates are recomputed in the backward pass instead of kept); a generator,
+    so that the caller can combine the parts as they come."""
+    from torch.utils.checkpoint import checkpoint
+
+    for start in range(0, n, chunk):
+        yield checkpoint(function, *arguments(slice(start, start + chunk)), use_reentrant=False)
+
+
 class RadialEmbedding(torch.nn.Module):
     """``r [E] -> [E, num_basis]``: Bessel functions ``sqrt(2/r_c) sin(nπr/r_c)/r`` times the polynomial cutoff
     envelope of order ``p``, so that every feature goes smoothly to zero at ``r_max``."""
@@ -134,17 +144,13 @@ class Interaction(torch.nn.Module):
 
     def _convolution(self, x: torch.Tensor, edge_vectors: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         chunk = self.edge_chunk_size
-        E = edge_vectors.shape[0]
-        if chunk is None or E <= chunk:
+        if chunk is None or edge_vectors.shape[0] <= chunk:
             return self.conv(x, edge_vectors, edge_index)
-        from torch.utils.checkpoint import checkpoint
-
         total = None
-        for start in range(0, E, chunk):
-            part = checkpoint(
-                self.conv, x, edge_vectors[start : start + chunk], edge_index[:, start : start + chunk],
-                use_reentrant=False,
-            )  # fmt: skip
+        parts = _checkpointed_chunks(
+            self.conv, edge_vectors.shape[0], chunk, lambda s: (x, edge_vectors[s], edge_index[:, s])
+        )
+        for part in parts:
             total = part if total is None else total + part
         return total
 
@@ -174,13 +180,7 @@ class ProductBasis(torch.nn.Module):
         if chunk is None or N <= chunk:
             y = self._product(message, one_hot)
         else:
-            from torch.utils.checkpoint import checkpoint
-
-            parts = [
-                checkpoint(self._product, message[s : s + chunk], one_hot[s : s + chunk], use_reentrant=False)
-                for s in range(0, N, chunk)
-            ]
-            y = torch.cat(parts)
+            y = torch.cat(list(_checkpointed_chunks(self._product, N, chunk, lambda s: (message[s], one_hot[s]))))
         return y if skip is None else y + skip
 
     def _product(self, message: torch.Tensor, one_hot: torch.Tensor) -> torch.Tensor:
