@@ -27,6 +27,7 @@ ORDER = {
     "products": 3,
     "nn": 4,
     "testing": 4,
+    "geometry": 4,
     "models": 5,
     "atoms": 6,
     "bench": 7,
