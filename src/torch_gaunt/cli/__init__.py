@@ -1,4 +1,5 @@
-"""The ``torch-gaunt`` command: one module per subcommand (``train``, ``evaluate``, ``md``, ``export``, ``bench``).
+"""The ``torch-gaunt`` command: one module per subcommand (``train``, ``evaluate``, ``md``, ``export``,
+``bench``, ``expressivity``).
 
 ``torch-gaunt`` alone prints this help; ``torch-gaunt bench --help`` lists the benchmarks.
 """
@@ -8,11 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bench, evaluate, export, md, train
+from . import bench, evaluate, export, expressivity, md, train
 
 __all__ = ["main", "build_parser"]
 
-SUBCOMMANDS = {"train": train, "evaluate": evaluate, "md": md, "export": export, "bench": bench}
+SUBCOMMANDS = {
+    "train": train,
+    "evaluate": evaluate,
+    "md": md,
+    "export": export,
+    "bench": bench,
+    "expressivity": expressivity,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

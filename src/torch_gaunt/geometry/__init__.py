@@ -24,6 +24,7 @@ from .pair_invariants import (
     ponita_invariants,
     pose_pair_invariants,
 )
+from .pose import SO3FourierDensity, SO3PoseHead, num_so3_coefficients, so3_fourier_function, so3_haar_grid
 from .vector_neurons import (
     VNInvariant,
     VNKabschHead,
@@ -50,6 +51,11 @@ __all__ = [
     "oriented_pair_invariants",
     "pose_pair_invariants",
     "ponita_counterexample",
+    "SO3FourierDensity",
+    "SO3PoseHead",
+    "so3_fourier_function",
+    "so3_haar_grid",
+    "num_so3_coefficients",
     "VNLinear",
     "VNLeakyReLU",
     "VNInvariant",

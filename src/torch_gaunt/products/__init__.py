@@ -6,12 +6,14 @@
 - :func:`many_body_product`: the ν-fold products of reweighted copies of one spherical tensor;
 - :func:`pointwise_on_sphere`: any pointwise function of spherical functions, on a grid;
 - :func:`vector_gaunt_product`: the cross product of vector fields (the odd paths);
-- :class:`CGTensorProduct`: the Clebsch-Gordan reference with e3nn's semantics.
+- :class:`CGTensorProduct`: the Clebsch-Gordan reference with e3nn's semantics;
+- :func:`expressivity`: how many bilinear maps each product can express between linear layers.
 """
 
 from .clebsch_gordan import CGTensorProduct, Instruction, channelwise_instructions, fully_connected_instructions
 from .convolution import CONVOLUTION_METHODS, gaunt_convolution, prepare_convolution
 from .description import GauntDescription, ManyBodyDescription
+from .expressivity import expressivity, expressivity_by_rank
 from .gaunt import METHODS, GauntTensorProduct, gaunt_tensor_product, select_method
 from .many_body import many_body_product
 from .pointwise import pointwise_on_sphere
@@ -34,6 +36,8 @@ __all__ = [
     "vsh_irreps",
     "vsh_to_components",
     "CGTensorProduct",
+    "expressivity",
+    "expressivity_by_rank",
     "Instruction",
     "channelwise_instructions",
     "fully_connected_instructions",
