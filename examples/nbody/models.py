@@ -14,7 +14,6 @@ All take ``positions, velocities [B, n, 3]`` and ``charges [B, n]`` and return p
 
 from __future__ import annotations
 
-
 import torch
 
 from torch_gaunt.geometry import FrameAverage, VNLeakyReLU, VNLinear, vn_centre

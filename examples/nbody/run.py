@@ -108,7 +108,7 @@ def train(name: str, splits: dict[str, NBodySet], args, out: Path) -> dict:
             "model": model.state_dict(), "optimiser": optimiser.state_dict(), "schedule": schedule.state_dict(),
             "state": state, "rng": torch.get_rng_state(),
         }  # fmt: skip
-        atomic_write(checkpoint, lambda tmp: torch.save(payload, tmp))
+        atomic_write(checkpoint, lambda tmp, payload=payload: torch.save(payload, tmp))
         print(f"{name:16s} epoch {epoch + 1:4d}  train {loss.item():.5f}  valid {valid:.5f}", flush=True)
     model.load_state_dict(torch.load(run / "best.pt"))
     model.eval()
