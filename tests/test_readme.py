@@ -1,4 +1,4 @@
-"""Every ```python block of the README runs (doc examples must not rot)."""
+"""Every ```python block of the README and of docs/geometry.md runs (doc examples must not rot)."""
 
 import re
 from pathlib import Path
@@ -7,6 +7,8 @@ import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+GEOMETRY = README.parent / "docs" / "geometry.md"
+GEOMETRY_BLOCKS = re.findall(r"```python\n(.*?)```", GEOMETRY.read_text(encoding="utf-8"), flags=re.S)
 
 
 def test_readme_has_examples():
@@ -16,6 +18,11 @@ def test_readme_has_examples():
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_example_runs(index, capsys):
     exec(compile(BLOCKS[index], f"README.md block {index}", "exec"), {})
+
+
+@pytest.mark.parametrize("index", range(len(GEOMETRY_BLOCKS)))
+def test_geometry_doc_example_runs(index, capsys):
+    exec(compile(GEOMETRY_BLOCKS[index], f"docs/geometry.md block {index}", "exec"), {})
 
 
 def test_quick_start_matches_ci():
