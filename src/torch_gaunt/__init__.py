@@ -1,6 +1,6 @@
 """torch-gaunt: fast E(3)-equivariant operations through Gaunt tensor products."""
 
-from . import models, nn, products, so3, sphere, testing
+from . import geometry, models, nn, products, so3, sphere, testing
 from ._version import __version__
 from .products import (
     CGTensorProduct,
@@ -16,6 +16,7 @@ __all__ = [
     "sphere",
     "products",
     "nn",
+    "geometry",
     "models",
     "testing",
     "Irrep",

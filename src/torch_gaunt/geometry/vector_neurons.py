@@ -68,6 +68,7 @@ class VNLeakyReLU(torch.nn.Module):
 
     With ``q = W x`` and a learned direction ``k = U x`` per output channel,
     ``y = q`` where ``q·k >= 0`` and ``q - (q·k / |k|²) k`` otherwise; ``negative_slope`` blends in ``α q``.
+    With one input channel ``q`` and ``k`` are parallel and the layer is linear: give it two or more.
     """
 
     def __init__(self, channels: int, channels_out: int | None = None, negative_slope: float = 0.2):
