@@ -167,13 +167,15 @@ class VectorNeuronNet(torch.nn.Module):
         return positions + self.node(features)[..., 0, :]
 
 
-def build(name: str) -> torch.nn.Module:
-    """The model called ``name``: ``gaunt``, ``cg``, ``frame_averaging`` or ``vector_neurons``."""
+def build(name: str, small: bool = False) -> torch.nn.Module:
+    """The model called ``name``: ``gaunt``, ``cg``, ``frame_averaging`` or ``vector_neurons`` (``small``: for
+    smoke tests)."""
+    width = 8 if small else 32
     return {
-        "gaunt": lambda: TensorProductNet("gaunt"),
-        "cg": lambda: TensorProductNet("cg"),
-        "frame_averaging": FrameAveragedMLP,
-        "vector_neurons": VectorNeuronNet,
+        "gaunt": lambda: TensorProductNet("gaunt", channels=width, layers=2 if small else 4),
+        "cg": lambda: TensorProductNet("cg", channels=width, layers=2 if small else 4),
+        "frame_averaging": lambda: FrameAveragedMLP(hidden=4 * width),
+        "vector_neurons": lambda: VectorNeuronNet(channels=width),
     }[name]()
 
 

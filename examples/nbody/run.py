@@ -5,6 +5,7 @@ Run from the repository root:
 
     python examples/nbody/run.py                     # simulate, train the four models, write the report
     python examples/nbody/run.py --timing            # only re-time the training steps (interleaved, quiet machine)
+    python examples/nbody/run.py --models cg --no-timing   # train some models only (results are merged)
     python examples/nbody/run.py --quick --out /tmp/nbody   # a one-minute smoke run
 
 Training checkpoints every epoch (``<out>/runs/<model>/checkpoint.pt``) and resumes from them when rerun.
@@ -44,14 +45,17 @@ LABELS = {
 }
 
 
-def dataset(path: Path, sizes: dict[str, int]) -> dict[str, NBodySet]:
+def dataset(path: Path, sizes: dict[str, int], burn_in: int, steps: int) -> dict[str, NBodySet]:
     """Simulated splits (float64 on disk, cached at ``path``): one seed per split, so they never overlap."""
+    settings = {"sizes": sizes, "burn_in": burn_in, "steps": steps}
     if path.exists():
         saved = torch.load(path)
-        if saved["sizes"] == sizes:
+        if all(saved.get(k) == v for k, v in settings.items()):
             return {k: NBodySet(**v) for k, v in saved["splits"].items()}
-    splits = {name: simulate(n, seed=seed) for seed, (name, n) in enumerate(sizes.items())}
-    payload = {"sizes": sizes, "splits": {k: vars(v) for k, v in splits.items()}}
+    splits = {
+        name: simulate(n, burn_in=burn_in, steps=steps, seed=seed) for seed, (name, n) in enumerate(sizes.items())
+    }
+    payload = {**settings, "splits": {k: vars(v) for k, v in splits.items()}}
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
     return splits
 
@@ -71,7 +75,7 @@ def train(name: str, splits: dict[str, NBodySet], args, out: Path) -> dict:
     run = out / "runs" / name
     run.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
-    model = build(name)
+    model = build(name, small=args.quick)
     optimiser = torch.optim.Adam(model.parameters(), lr=args.lr)
     steps_per_epoch = math.ceil(len(splits["train"]) / args.batch)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, args.epochs * steps_per_epoch)
@@ -129,10 +133,12 @@ def train(name: str, splits: dict[str, NBodySet], args, out: Path) -> dict:
     }
 
 
-def time_steps(splits: dict[str, NBodySet], names, batch: int, rounds: int = 5, steps: int = 10) -> dict[str, list]:
+def time_steps(
+    splits: dict[str, NBodySet], names, batch: int, rounds: int = 5, steps: int = 10, small: bool = False
+) -> dict[str, list]:
     """Seconds per training step (forward, backward, Adam) of each model, interleaved over ``rounds``."""
     b = splits["train"].batch(torch.arange(batch))
-    models = {n: build(n) for n in names}
+    models = {n: build(n, small) for n in names}
     optimisers = {n: torch.optim.Adam(m.parameters(), 1e-4) for n, m in models.items()}
     times: dict[str, list] = {n: [] for n in names}
     for r in range(rounds + 1):
@@ -168,7 +174,7 @@ def plot(results: list[dict], timing: dict, path: Path) -> None:
     for r in results:
         t = (
             statistics.median(timing[r["model"]]) * 1e3
-            if r["model"] in timing
+            if timing.get(r["model"])
             else r["seconds_per_step_in_training"] * 1e3
         )
         ax2.scatter(t, r["test_mse"], s=60)
@@ -189,17 +195,19 @@ def report(results: list[dict], timing: dict, args, command: str, baselines: dic
         f"{args.train} training, {args.valid} validation, {args.test} test systems; each model {args.epochs} epochs of Adam",
         f"(batch {args.batch}, lr {args.lr}, cosine decay), float32, the best validation epoch tested.",
         "",
-        f"Command: `{command}`",
+        "Reproduce: `python examples/nbody/run.py` (simulates the data, trains the four models one after the other,",
+        f"times them, writes this file). This file was last written by `{command}`; training can be split over",
+        "processes with `--models ... --no-timing` (results are merged, checkpoints resume).",
         f"Machine: {machine()}.",
         "",
         "| model | parameters | test MSE | ms / training step | training time | equivariance error |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        ms = statistics.median(timing[r["model"]]) * 1e3 if r["model"] in timing else math.nan
+        ms = statistics.median(timing[r["model"]]) * 1e3 if timing.get(r["model"]) else math.nan
         spread = (
             f" ({min(timing[r['model']]) * 1e3:.1f}-{max(timing[r['model']]) * 1e3:.1f})"
-            if r["model"] in timing
+            if timing.get(r["model"])
             else ""
         )
         lines.append(
@@ -232,27 +240,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--burn_in", type=int, default=3000, help="simulation steps before the input state")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--timing", action="store_true", help="only time the training steps and rewrite the report")
+    parser.add_argument("--no-timing", action="store_true", help="train only (e.g. models in parallel processes)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: tiny data, 2 epochs")
     args = parser.parse_args(argv)
     if args.quick:
-        args.train, args.valid, args.test, args.epochs, args.batch = 40, 20, 20, 2, 20
+        args.train, args.valid, args.test, args.epochs, args.batch, args.burn_in = 40, 20, 20, 2, 20, 100
         args.data = args.out / "nbody.pt"
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.set_default_dtype(torch.float32)
     args.out.mkdir(parents=True, exist_ok=True)
-    splits = dataset(args.data, {"train": args.train, "valid": args.valid, "test": args.test})
+    splits = dataset(args.data, {"train": args.train, "valid": args.valid, "test": args.test}, args.burn_in, 1000)
     splits = {k: v.to(torch.float32) for k, v in splits.items()}
     results_path = args.out / "results.json"
-    if args.timing:
-        saved = json.loads(results_path.read_text())
-        results = saved["results"]
-        timing = time_steps(splits, [r["model"] for r in results], args.batch, rounds=2 if args.quick else 5)
-    else:
-        results = [train(name, splits, args, args.out) for name in args.models]
-        timing = time_steps(splits, args.models, args.batch, rounds=1 if args.quick else 3)
+    saved = json.loads(results_path.read_text()) if results_path.exists() else {"results": [], "timing_seconds": {}}
+    results = {r["model"]: r for r in saved["results"]}
+    timing = saved["timing_seconds"]
+    if not args.timing:
+        results.update({name: train(name, splits, args, args.out) for name in args.models})
+    results = [results[name] for name in MODELS if name in results]
+    if args.timing or not args.no_timing:
+        timing = time_steps(
+            splits, [r["model"] for r in results], args.batch, rounds=1 if args.quick else 5, small=args.quick
+        )
     test = splits["test"]
     baselines = {
         "static": ((test.positions - test.target) ** 2).mean().item(),
