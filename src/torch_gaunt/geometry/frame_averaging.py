@@ -176,7 +176,7 @@ class FrameAverage(torch.nn.Module):
             pick = torch.randint(frames.shape[1], (B,), device=frames.device)
             frames = frames[torch.arange(B, device=frames.device), pick][:, None]
         F = frames.shape[1]
-        local = ((positions - centre[:, None]) [:, None] @ frames).flatten(0, 1)  # fmt: skip
+        local = ((positions - centre[:, None])[:, None] @ frames).flatten(0, 1)  # [B F, n, 3]
         args = [local]
         if vectors is not None:
             check_tensor("vectors", vectors)

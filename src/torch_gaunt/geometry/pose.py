@@ -62,9 +62,15 @@ def so3_haar_grid(
     return _haar_grid(check_int("resolution", resolution), dtype, torch.device(device))
 
 
-def _split(coefficients: torch.Tensor, lmax: int) -> list[torch.Tensor]:
-    sizes = [(2 * l + 1) ** 2 for l in range(lmax + 1)]
-    return [c.unflatten(-1, (2 * l + 1, 2 * l + 1)) for l, c in enumerate(coefficients.split(sizes, -1))]
+def _wigner_flat(lmax: int, rotations: torch.Tensor) -> torch.Tensor:
+    """``[..., Σ (2l+1)²]``: the blocks ``D^l(R)`` flattened row by row, in the packed coefficients' order."""
+    return torch.cat([b.flatten(-2) for b in wigner_D_blocks(lmax, rotations)], -1)
+
+
+@cached_table
+def _grid_wigner(resolution: int, lmax: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    R, _ = _haar_grid(resolution, torch.float64, torch.device("cpu"))
+    return _wigner_flat(lmax, R).to(dtype=dtype, device=device)
 
 
 def _check_coefficients(coefficients: object, lmax: int) -> torch.Tensor:
@@ -91,8 +97,11 @@ def so3_fourier_function(coefficients: torch.Tensor, rotations: torch.Tensor, lm
     coefficients = _check_coefficients(coefficients, lmax)
     check_tensor("rotations", rotations, min_dim=3)
     check_last_dims("rotations", rotations, (3, 3), "rotation matrices")
-    blocks = wigner_D_blocks(lmax, rotations.to(coefficients.dtype))
-    D = torch.cat([b.flatten(-2) for b in blocks], -1)  # [(B,) G, Σ (2l+1)²]
+    return _evaluate(coefficients, _wigner_flat(lmax, rotations.to(coefficients.dtype)))
+
+
+def _evaluate(coefficients: torch.Tensor, D: torch.Tensor) -> torch.Tensor:
+    """``f`` from packed coefficients ``[B, n]`` and packed Wigner-D ``[G, n]`` or ``[B, G, n]``."""
     if D.dim() == 2:
         return coefficients @ D.T
     return (D * coefficients[:, None]).sum(-1)
@@ -118,10 +127,17 @@ class SO3FourierDensity(torch.nn.Module):
         """The normalising grid's rotations ``[G, 3, 3]`` and weights ``[G]`` in the coefficients' dtype/device."""
         return so3_haar_grid(self.resolution, coefficients.dtype, coefficients.device)
 
+    def on_grid(self, coefficients: torch.Tensor) -> torch.Tensor:
+        """``f`` at the grid's rotations, ``[B, G]`` (the grid's Wigner-D matrices are computed once and cached)."""
+        coefficients = _check_coefficients(coefficients, self.lmax)
+        return _evaluate(
+            coefficients, _grid_wigner(self.resolution, self.lmax, coefficients.dtype, coefficients.device)
+        )
+
     def log_normaliser(self, coefficients: torch.Tensor) -> torch.Tensor:
         """``log Z = log Σ_g w_g exp f(R_g)``, ``[B]``."""
-        R, w = self.grid(coefficients)
-        return torch.logsumexp(so3_fourier_function(coefficients, R, self.lmax) + w.log(), -1)
+        _, w = self.grid(coefficients)
+        return torch.logsumexp(self.on_grid(coefficients) + w.log(), -1)
 
     def log_density(self, coefficients: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor:
         """``log p(R)`` with respect to the normalised Haar measure: ``[B, G]`` for ``rotations [G or B G, 3, 3]``."""
@@ -136,7 +152,7 @@ class SO3FourierDensity(torch.nn.Module):
     def probabilities(self, coefficients: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The grid's rotations ``[G, 3, 3]`` and the probability of each grid cell ``[B, G]`` (rows sum to 1)."""
         R, w = self.grid(coefficients)
-        return R, torch.softmax(so3_fourier_function(coefficients, R, self.lmax) + w.log(), -1)
+        return R, torch.softmax(self.on_grid(coefficients) + w.log(), -1)
 
     def sample(
         self, coefficients: torch.Tensor, num_samples: int, generator: torch.Generator | None = None
@@ -148,8 +164,8 @@ class SO3FourierDensity(torch.nn.Module):
 
     def mode(self, coefficients: torch.Tensor) -> torch.Tensor:
         """``[B, 3, 3]``: the most likely grid rotation."""
-        R, w = self.grid(coefficients)
-        return R[so3_fourier_function(coefficients, R, self.lmax).argmax(-1)]
+        R, _ = self.grid(coefficients)
+        return R[self.on_grid(coefficients).argmax(-1)]
 
     def extra_repr(self) -> str:
         return f"lmax={self.lmax}, resolution={self.resolution}"

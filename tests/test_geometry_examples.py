@@ -1,4 +1,4 @@
-"""The charged N-body example: its simulator is rotation- and translation-equivariant, and the script runs."""
+"""The examples of docs/geometry.md: the N-body simulator commutes with rigid motions; both scripts run."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import torch
 
 from torch_gaunt.so3 import random_rotation
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "nbody"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLE = EXAMPLES / "nbody"
 sys.path.insert(0, str(EXAMPLE))
 
 from charged import integrate, simulate  # noqa: E402
@@ -41,3 +42,14 @@ def test_nbody_script_runs_quick(tmp_path):
     assert (tmp_path / "nbody.png").stat().st_size > 1000 and "| Gaunt message passing |" in (
         tmp_path / "nbody.md"
     ).read_text()
+
+
+def test_pose_script_runs_quick(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "pose" / "run.py"), "--quick", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = (tmp_path / "report.md").read_text()
+    assert "| density head (mode) |" in report and "| rotation regression |" in report
+    assert (tmp_path / "pose.png").stat().st_size > 1000
