@@ -126,5 +126,13 @@ def test_unbatched_cloud_and_errors():
         model(torch.randn(4, 5, 2))
     with pytest.raises(ValueError, match="vectors"):
         FrameAverage(lambda p, v: p[:, 0], output="vector")(torch.randn(2, 5, 3), torch.randn(3, 5, 3))
+    with pytest.raises(ValueError, match="output: expected one of"):
+        FrameAverage(lambda p: p, output="scalar")
+    with pytest.raises(ValueError, match="charge: expected a tensor with one row per cloud"):
+        FrameAverage(lambda p, charge: p[:, 0])(torch.randn(2, 5, 3), charge=torch.ones(3))
+    with pytest.raises(
+        ValueError, match=r"net: expected an output with one row per cloud and frame \(\[16, \.\.\.\]\)"
+    ):
+        FrameAverage(lambda p: p.sum())(torch.randn(2, 5, 3, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"net: expected vector outputs \[\.\.\., 3\]"):
         FrameAverage(lambda p: p[:, 0, :2], output="vector")(torch.randn(2, 5, 3, dtype=torch.float64))

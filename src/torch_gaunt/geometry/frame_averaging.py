@@ -153,7 +153,12 @@ class FrameAverage(torch.nn.Module):
     ):
         super().__init__()
         self.net, self.group = net, check_choice("group", group, GROUPS)
-        self.irreps_out = None if isinstance(output, str) and output in OUTPUTS else Irreps(output)
+        try:
+            self.irreps_out = None if isinstance(output, str) and output in OUTPUTS else Irreps(output)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"output: expected one of {OUTPUTS} or irreps such as '1o + 2e', got {output!r}"
+            ) from error
         self.output = "irreps" if self.irreps_out is not None else output
         self.stochastic, self.degenerate_tol = stochastic, degenerate_tol
 
@@ -183,8 +188,14 @@ class FrameAverage(torch.nn.Module):
             if vectors.dim() != 3 or vectors.shape[0] != B or vectors.shape[-1] != 3:
                 raise ValueError(f"vectors: expected shape [{B}, m, 3], got {tuple(vectors.shape)}")
             args.append((vectors.to(frames.dtype)[:, None] @ frames).flatten(0, 1))
+        for name, value in invariants.items():
+            if not isinstance(value, torch.Tensor) or value.dim() == 0 or value.shape[0] != B:
+                raise ValueError(f"{name}: expected a tensor with one row per cloud ([{B}, ...]), got {value!r:.80}")
         repeated = {k: v.repeat_interleave(F, dim=0) for k, v in invariants.items()}
         out = self.net(*args, **repeated)
+        if not isinstance(out, torch.Tensor) or out.dim() == 0 or out.shape[0] != B * F:
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise ValueError(f"net: expected an output with one row per cloud and frame ([{B * F}, ...]), got {shape}")
         out = out.view(B, F, *out.shape[1:])
         out = self._to_global(out, frames, centre).mean(1)
         return out[0] if single else out
