@@ -51,6 +51,17 @@ class _CGProduct(torch.nn.Module):
         return irreps_to_spherical_tensor(z, self.irreps)
 
 
+class _E3nnCGProduct(_CGProduct):
+    """The same channel-wise CG product executed by e3nn's ``TensorProduct`` (for timing; e3nn is a peer)."""
+
+    def __init__(self, lmax: int, channels: int):
+        super().__init__(lmax, channels)
+        from e3nn import o3
+
+        instructions = [tuple(ins)[:5] for ins in self.tp.instructions]
+        self.tp = o3.TensorProduct(str(self.irreps), str(self.irreps), str(self.irreps), instructions)
+
+
 class _GauntProduct(torch.nn.Module):
     """Channel-wise Gaunt product with learned per-degree weights on both inputs and the output."""
 
@@ -66,11 +77,12 @@ class _GauntProduct(torch.nn.Module):
 
 
 class TensorProductNet(torch.nn.Module):
-    """Equivariant message passing whose products are Gaunt (``product="gaunt"``) or CG (``"cg"``) products."""
+    """Equivariant message passing whose products are Gaunt (``product="gaunt"``) or CG (``"cg"``; ``"cg_e3nn"``:
+    the same CG products run by e3nn) products."""
 
     def __init__(self, product: str = "gaunt", lmax: int = 2, channels: int = 32, layers: int = 4, num_basis: int = 16):
         super().__init__()
-        make = {"gaunt": _GauntProduct, "cg": _CGProduct}[product]
+        make = {"gaunt": _GauntProduct, "cg": _CGProduct, "cg_e3nn": _E3nnCGProduct}[product]
         self.lmax, self.channels = lmax, channels
         self.embed_charge = torch.nn.Linear(1, channels)
         self.embed_velocity = torch.nn.Parameter(torch.randn(channels))
@@ -174,6 +186,7 @@ def build(name: str, small: bool = False) -> torch.nn.Module:
     return {
         "gaunt": lambda: TensorProductNet("gaunt", channels=width, layers=2 if small else 4),
         "cg": lambda: TensorProductNet("cg", channels=width, layers=2 if small else 4),
+        "cg_e3nn": lambda: TensorProductNet("cg_e3nn", channels=width, layers=2 if small else 4),
         "frame_averaging": lambda: FrameAveragedMLP(hidden=4 * width),
         "vector_neurons": lambda: VectorNeuronNet(channels=width),
     }[name]()
