@@ -136,3 +136,11 @@ def test_unbatched_cloud_and_errors():
         FrameAverage(lambda p: p.sum())(torch.randn(2, 5, 3, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"net: expected vector outputs \[\.\.\., 3\]"):
         FrameAverage(lambda p: p[:, 0, :2], output="vector")(torch.randn(2, 5, 3, dtype=torch.float64))
+
+
+def test_gradients_match_finite_differences():
+    torch.manual_seed(3)
+    model = FrameAverage(torch.nn.Sequential(_mlp(3 * N), torch.nn.Unflatten(1, (N, 3))), "O3", "vector")
+    x = torch.randn(2, N, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(model, (x,))
+    assert torch.autograd.gradgradcheck(lambda p: model(p).square().sum(), (x,))

@@ -138,3 +138,10 @@ def test_errors_name_the_argument():
         point_pair_invariants(torch.zeros(4, 3), torch.zeros(5, 3))
     with pytest.raises(ValueError, match="R_j"):
         pose_pair_invariants(torch.zeros(3), torch.eye(3), torch.zeros(3), torch.eye(2))
+
+
+def test_gradients_match_finite_differences():
+    g = torch.Generator().manual_seed(5)
+    a, b, c, d = (t.requires_grad_() for t in torch.randn(4, 3, 3, dtype=torch.float64, generator=g))
+    for fn in (ponita_invariants, point_pair_features, oriented_pair_invariants):
+        assert torch.autograd.gradcheck(_four(fn), (a, b, c, d))

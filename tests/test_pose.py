@@ -127,3 +127,11 @@ def test_errors():
         so3_fourier_function(torch.zeros(2, 10), torch.eye(3)[None], 2)
     with pytest.raises(ValueError, match="features"):
         SO3PoseHead(4, 2, 3)(torch.zeros(2, 4, 4))
+
+
+def test_log_likelihood_gradients_match_finite_differences():
+    torch.manual_seed(6)
+    density = SO3FourierDensity(2, resolution=8)
+    F = torch.randn(2, num_so3_coefficients(2), dtype=torch.float64, requires_grad=True)
+    target = random_rotation(2, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda c: density.log_likelihood(c, target), (F,))

@@ -95,3 +95,11 @@ def test_converters_match_the_degree_one_representation():
         vectors_to_irreps(torch.zeros(4, 2))
     with pytest.raises(ValueError, match="channels"):
         VNLinear(C, 2)(torch.zeros(3, 4, 3))
+
+
+def test_gradients_match_finite_differences():
+    torch.manual_seed(4)
+    net = torch.nn.Sequential(VNLinear(C, 6), VNLeakyReLU(6, 4)).double()
+    head = VNKabschHead(4).double()
+    x = torch.randn(3, C, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda v: head(net(v)), (x,))
