@@ -18,8 +18,6 @@ import argparse
 import importlib.util
 import json
 import math
-import os
-import platform
 import shlex
 import statistics
 import sys
@@ -35,6 +33,7 @@ from charged import NBodySet, simulate  # noqa: E402
 from models import build, num_parameters  # noqa: E402
 
 from torch_gaunt._io import atomic_write, atomic_write_text  # noqa: E402
+from torch_gaunt.bench.timing import machine_info  # noqa: E402
 from torch_gaunt.testing import equivariance_error  # noqa: E402
 
 MODELS = ("gaunt", "cg", "frame_averaging", "vector_neurons")
@@ -157,10 +156,6 @@ def time_steps(
     return times
 
 
-def machine() -> str:
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads"
-
-
 def plot(results: list[dict], timing: dict, path: Path) -> None:
     import matplotlib
 
@@ -203,7 +198,7 @@ def report(results: list[dict], timing: dict, args, command: str, baselines: dic
         "Reproduce: `python examples/nbody/run.py` (simulates the data, trains the four models one after the other,",
         f"times them, writes this file). This file was last written by `{command}`; training can be split over",
         "processes with `--models ... --no-timing` (results are merged, checkpoints resume).",
-        f"Machine: {machine()}.",
+        f"Machine: {machine_info()}.",
         "",
         "| model | parameters | test MSE | ms / training step | training time | equivariance error |",
         "|---|---:|---:|---:|---:|---:|",
@@ -284,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         "linear": ((test.positions + test.velocities - test.target) ** 2).mean().item(),
     }
     command = "python examples/nbody/run.py " + shlex.join(argv if argv is not None else sys.argv[1:])
-    atomic_write_text(results_path, json.dumps({"machine": machine(), "command": command, "results": results, "timing_seconds": timing, "baselines": baselines}, indent=1))  # fmt: skip
+    atomic_write_text(results_path, json.dumps({"machine": machine_info(), "command": command, "results": results, "timing_seconds": timing, "baselines": baselines}, indent=1))  # fmt: skip
     atomic_write_text(args.out / "nbody.md", report(results, timing, args, command.strip(), baselines))
     plot(results, timing, args.out / "nbody.png")
     print((args.out / "nbody.md").read_text())
