@@ -25,6 +25,8 @@ from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import Stationary, ZeroRotation
 from ase.md.verlet import VelocityVerlet
 
+from .._checks import check_int
+
 try:  # ASE >= 3.27
     from ase.md.velocitydistribution import thermalize_momenta as thermalize
 except ImportError:
@@ -58,9 +60,7 @@ class MDSettings:
         if not self.timestep_fs > 0:
             raise ValueError(f"timestep_fs: expected a time step > 0 fs, got {self.timestep_fs}")
         for name in ("steps", "interval"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+            check_int(name, getattr(self, name))
 
 
 @dataclass

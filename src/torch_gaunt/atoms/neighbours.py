@@ -55,6 +55,10 @@ def species_indices(numbers: np.ndarray, atomic_numbers: list[int], source: str 
     return species
 
 
+def _float64(x) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(x), dtype=torch.float64)
+
+
 def unlabelled_graph(
     positions: np.ndarray,
     species: np.ndarray,
@@ -67,18 +71,15 @@ def unlabelled_graph(
     and their loss weights zero. Shapes as in :func:`neighbour_list`; ``species [N]`` are model element indices."""
     n = len(positions)
 
-    def tensor(x):
-        return torch.as_tensor(np.asarray(x), dtype=torch.float64)
-
     def nan(*shape):
         return torch.full(shape, float("nan"), dtype=torch.float64)
 
     return AtomicGraph(
-        positions=tensor(positions),
+        positions=_float64(positions),
         species=torch.as_tensor(np.asarray(species, dtype=np.int64)),
         edge_index=torch.as_tensor(np.asarray(edge_index, dtype=np.int64)),
-        shifts=tensor(shifts),
-        cell=tensor(cell).reshape(1, 3, 3),
+        shifts=_float64(shifts),
+        cell=_float64(cell).reshape(1, 3, 3),
         pbc=torch.as_tensor(np.asarray(pbc, dtype=bool)).reshape(1, 3),
         batch=torch.zeros(n, dtype=torch.int64),
         energy=nan(1),
@@ -97,15 +98,11 @@ def to_graph(config: Configuration, atomic_numbers: list[int], r_max: float) -> 
     edge_index, shifts = neighbour_list(config.positions, config.cell, config.pbc, r_max)
     species = species_of(config, atomic_numbers)
     graph = unlabelled_graph(config.positions, species, edge_index, shifts, config.cell, config.pbc)
-
-    def tensor(x):
-        return torch.as_tensor(np.asarray(x), dtype=torch.float64)
-
-    labels = {"weight": tensor([config.weight])}
+    labels = {"weight": _float64([config.weight])}
     if config.energy is not None:
-        labels.update(energy=tensor([config.energy]), energy_weight=torch.ones(1, dtype=torch.float64))
+        labels.update(energy=_float64([config.energy]), energy_weight=torch.ones(1, dtype=torch.float64))
     if config.forces is not None:
-        labels.update(forces=tensor(config.forces), forces_weight=torch.ones(1, dtype=torch.float64))
+        labels.update(forces=_float64(config.forces), forces_weight=torch.ones(1, dtype=torch.float64))
     if config.stress is not None:
-        labels.update(stress=tensor(config.stress)[None], stress_weight=torch.ones(1, dtype=torch.float64))
+        labels.update(stress=_float64(config.stress)[None], stress_weight=torch.ones(1, dtype=torch.float64))
     return replace(graph, **labels)

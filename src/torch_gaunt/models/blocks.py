@@ -146,13 +146,10 @@ class Interaction(torch.nn.Module):
         chunk = self.edge_chunk_size
         if chunk is None or edge_vectors.shape[0] <= chunk:
             return self.conv(x, edge_vectors, edge_index)
-        total = None
         parts = _checkpointed_chunks(
             self.conv, edge_vectors.shape[0], chunk, lambda s: (x, edge_vectors[s], edge_index[:, s])
         )
-        for part in parts:
-            total = part if total is None else total + part
-        return total
+        return sum(parts)  # the messages of the chunks add up to those of all edges
 
 
 class ProductBasis(torch.nn.Module):
