@@ -400,7 +400,7 @@ def test_linear_and_layer_bad_input():
         EquivariantConvolution(1, 1, 1, channels=2, method="so2")
     with pytest.raises(ValueError, match="num_basis: Sequential has no int attribute num_basis"):
         EquivariantConvolution(1, 1, 1, channels=2, radial=torch.nn.Sequential(BesselBasis(3.0, 5)))
-    assert EquivariantConvolution(1, 1, 1, channels=2, radial=BesselBasis(3.0, 5)).radial_mlp.net[0].in_features == 5
+    assert EquivariantConvolution(1, 1, 1, channels=2, radial=BesselBasis(3.0, 5)).radial_mlp.sizes[0] == 5
     with pytest.raises(ValueError, match="r_max: expected a positive"):
         BesselBasis(0.0)
     with pytest.raises(ValueError, match=r"x: expected shape \[\.\.\., 9, 5\]"):

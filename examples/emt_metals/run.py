@@ -83,14 +83,18 @@ def make_dataset(out: Path, n_train: int, n_test: int, seed: int = 0) -> tuple[P
 
 
 def lattice_constant(calculator, element: str = "Cu") -> float:
-    """fcc lattice constant (Å) from a Birch-Murnaghan fit of 9 primitive-cell energies over ±4 % in ``a``."""
+    """fcc lattice constant (Å) from a Birch-Murnaghan fit of 9 primitive-cell energies over ±4 % in ``a``; NaN when
+    the energies have no minimum the fit can find (an untrained model, as after the two epochs of ``--quick``)."""
     volumes, energies = [], []
     for scale in np.linspace(0.96, 1.04, 9):
         atoms = bulk(element, "fcc", a=LATTICE[element] * scale)
         atoms.calc = calculator
         volumes.append(atoms.get_volume())
         energies.append(atoms.get_potential_energy())
-    v0, _, _ = EquationOfState(volumes, energies, eos="birchmurnaghan").fit()
+    try:
+        v0, _, _ = EquationOfState(volumes, energies, eos="birchmurnaghan").fit()
+    except RuntimeError:  # scipy's curve_fit found no minimum
+        return float("nan")
     return float((4 * v0) ** (1 / 3))
 
 

@@ -1,3 +1,3 @@
 """The package version, in one place (read by the package and written into saved models)."""
 
-__version__ = "0.1.0.dev0"
+__version__ = "0.2.0.dev0"

@@ -25,7 +25,7 @@ from ..models import AtomicGraph, GauntMACE, batch_graphs
 from . import distributed
 from .evaluation import Predictions, predict, shuffled_chunks
 
-__all__ = ["TrainingSettings", "ExponentialMovingAverage", "weighted_loss", "train"]
+__all__ = ["TrainingSettings", "ExponentialMovingAverage", "weighted_loss", "parameter_groups", "train"]
 
 
 @dataclass
@@ -47,6 +47,7 @@ class TrainingSettings:
     max_num_epochs: int = 100
     lr: float = 0.01
     weight_decay: float = 5e-7
+    weight_decay_groups: str = "mace"
     amsgrad: bool = True
     ema: bool = True
     ema_decay: float = 0.99
@@ -70,6 +71,8 @@ class TrainingSettings:
             raise ValueError(f"lr: expected a positive learning rate, got {self.lr!r}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay: expected a number in [0, 1), got {self.ema_decay!r}")
+        if self.weight_decay_groups not in ("mace", "all"):
+            raise ValueError(f"weight_decay_groups: expected 'mace' or 'all', got {self.weight_decay_groups!r}")
 
     def second_stage_due(self, epoch: int, elapsed: float) -> bool:
         """Whether epoch ``epoch`` (0-based), starting ``elapsed`` seconds into the run, belongs to the second stage."""
@@ -146,6 +149,20 @@ def weighted_loss(
     return loss
 
 
+def parameter_groups(model: torch.nn.Module, settings: TrainingSettings) -> list[dict]:
+    """The optimiser's parameter groups: with ``weight_decay_groups="mace"`` and a model that names the parameters
+    to decay (``weight_decay_parameters()``), those with ``settings.weight_decay`` and the rest without; else one
+    group, all decayed."""
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    chooses = settings.weight_decay_groups == "mace" and hasattr(model, "weight_decay_parameters")
+    decayed = set(model.weight_decay_parameters()) if chooses else {name for name, _ in named}
+    groups = [
+        {"name": "decay", "params": [p for n, p in named if n in decayed], "weight_decay": settings.weight_decay},
+        {"name": "no_decay", "params": [p for n, p in named if n not in decayed], "weight_decay": 0.0},
+    ]
+    return [g for g in groups if g["params"]]
+
+
 def _needs_stress(graphs: list[AtomicGraph]) -> bool:
     return any(g.stress_weight.item() > 0 for g in graphs)
 
@@ -182,7 +199,7 @@ def train(
     checkpoint_path = run_dir / "checkpoint.pt"
     param = next(model.parameters())
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=settings.lr, amsgrad=settings.amsgrad, weight_decay=settings.weight_decay)
+    optimizer = torch.optim.Adam(parameter_groups(model, settings), lr=settings.lr, amsgrad=settings.amsgrad)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=settings.lr_factor, patience=settings.scheduler_patience
     )

@@ -28,6 +28,10 @@ MODEL_OPTIONS = (
     "num_cutoff_basis",
     "radial_MLP",
     "selfmix",
+    "convolution",
+    "many_body",
+    "energy_offset",
+    "residual_first",
 )
 SETTINGS = (
     "energy_weight",
@@ -38,6 +42,7 @@ SETTINGS = (
     "max_num_epochs",
     "lr",
     "weight_decay",
+    "weight_decay_groups",
     "amsgrad",
     "ema",
     "ema_decay",
@@ -115,6 +120,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--num_cutoff_basis", type=int, default=5)
     model.add_argument("--radial_MLP", default="[64, 64, 64]", help="hidden sizes of the radial MLP")
     model.add_argument("--selfmix", action=bool_flag, default=False, help="Gaunt Selfmix block after each layer")
+    model.add_argument(
+        "--convolution", choices=["per_path", "gaunt"], default="per_path",
+        help="per_path (default): a radial weight and message slot per path, as MACE; gaunt: per degree, one product",
+    )  # fmt: skip
+    model.add_argument(
+        "--many_body", choices=["coupled", "per_degree"], default="coupled",
+        help="coupled (default): a weight per coupling of the product basis; per_degree: factorised per degree",
+    )  # fmt: skip
+    model.add_argument(
+        "--energy_offset", action=bool_flag, default=True, help="a learnable energy per element (default: on)"
+    )
+    model.add_argument(
+        "--residual_first", action=bool_flag, default=True,
+        help="skip connection in the first layer, as mace_run_train's default (--no-residual_first: MACE paper's)",
+    )  # fmt: skip
 
     opt = parser.add_argument_group("training")
     opt.add_argument("--energy_weight", type=float, default=1.0)
@@ -126,6 +146,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     opt.add_argument("--max_minutes", type=float, help="stop after the first epoch that ends past this wall time")
     opt.add_argument("--lr", type=float, default=0.01)
     opt.add_argument("--weight_decay", type=float, default=5e-7)
+    opt.add_argument(
+        "--weight_decay_groups", choices=["mace", "all"], default="mace",
+        help="mace (default): decay only the linear maps after the convolutions and the product bases, as MACE; "
+        "all: every parameter",
+    )  # fmt: skip
     opt.add_argument("--amsgrad", action=bool_flag, default=True)
     opt.add_argument("--ema", action=bool_flag, default=True, help="exponential moving average of the weights")
     opt.add_argument("--ema_decay", type=float, default=0.99)

@@ -15,9 +15,12 @@ import torch
 
 from ..nn import (
     BesselBasis,
+    CoupledManyBodyInteraction,
     EquivariantConvolution,
     FeatureInteraction,
     ManyBodyInteraction,
+    PathConvolution,
+    PathLinear,
     PolynomialCutoff,
     SphericalLinear,
 )
@@ -87,13 +90,20 @@ class ElementLinear(torch.nn.Module):
 
 
 class Interaction(torch.nn.Module):
-    """One message-passing step: ``linear_up``, the Gaunt point convolution with edge harmonics to ``max_ell``
-    (sum over neighbours divided by ``avg_num_neighbors``), a linear map, and either an element-dependent
-    linear on the message (first layer, ``residual=False``) or an element-dependent skip connection from the
-    input features to ``lmax_skip`` (``residual=True``).
+    """One message-passing step: ``linear_up``, the point convolution with edge harmonics to ``max_ell`` (sum over
+    neighbours divided by ``avg_num_neighbors``), a linear map, and either an element-dependent linear on the
+    message (first layer, ``residual=False``) or an element-dependent skip connection from the input features to
+    ``lmax_skip`` (``residual=True``).
+
+    ``convolution="per_path"`` (MACE's): a radial weight per path ``(l_in, l_sh) -> l_out`` and channel, each path
+    in a slot of its own, mixed by a :class:`~torch_gaunt.nn.PathLinear`
+    (:class:`~torch_gaunt.nn.PathConvolution`). ``convolution="gaunt"``: a radial weight per degree of the edge
+    harmonics and channel, all paths summed by one Gaunt product (:class:`~torch_gaunt.nn.EquivariantConvolution`),
+    then a :class:`~torch_gaunt.nn.SphericalLinear`.
 
     ``forward(x [N, (L_in+1)**2, C], one_hot [N, Z], edge_vectors [E, 3], edge_index [2, E])`` returns
-    ``(message [N, (max_ell+1)**2, C], skip [N, (lmax_skip+1)**2, C] or None)``.
+    ``(message [N, (max_ell+1)**2, C], skip [N, (lmax_skip+1)**2, C] or None)``; degrees of the skip above
+    ``L_in`` are zero (a first layer's skip from the scalar embedding has only ``l = 0``).
 
     ``edge_chunk_size`` (attribute, default None): with more edges than this, the convolution runs over chunks of
     edges under activation checkpointing, so that only one chunk's per-edge tensors are alive at a time (in the
@@ -115,19 +125,27 @@ class Interaction(torch.nn.Module):
         residual: bool,
         lmax_skip: int = 0,
         method: str = "auto",
+        convolution: str = "per_path",
     ):
         super().__init__()
         self.linear_up = SphericalLinear(lmax_in, channels, channels)
-        self.conv = EquivariantConvolution(
-            lmax_in, max_ell, max_ell, channels, radial=radial, avg_num_neighbors=avg_num_neighbors,
-            method=method, radial_hidden=radial_hidden,
-        )  # fmt: skip
-        self.linear = SphericalLinear(max_ell, channels, channels)
-        self.residual = residual
-        if residual:
-            if lmax_skip > lmax_in:
-                raise ValueError(f"lmax_skip: expected at most lmax_in = {lmax_in}, got {lmax_skip}")
-            self.skip = ElementLinear(lmax_skip, channels, channels, num_elements)
+        if convolution == "per_path":
+            self.conv = PathConvolution(
+                lmax_in, max_ell, max_ell, channels, radial=radial, avg_num_neighbors=avg_num_neighbors,
+                radial_hidden=radial_hidden,
+            )  # fmt: skip
+            self.linear = PathLinear(self.conv.description.paths_per_degree, channels, channels)
+        elif convolution == "gaunt":
+            self.conv = EquivariantConvolution(
+                lmax_in, max_ell, max_ell, channels, radial=radial, avg_num_neighbors=avg_num_neighbors,
+                method=method, radial_hidden=radial_hidden,
+            )  # fmt: skip
+            self.linear = SphericalLinear(max_ell, channels, channels)
+        else:
+            raise ValueError(f"convolution: expected 'per_path' or 'gaunt', got {convolution!r}")
+        self.residual, self.lmax_skip = residual, lmax_skip
+        if residual:  # degrees of the skip above lmax_in are zero
+            self.skip = ElementLinear(min(lmax_skip, lmax_in), channels, channels, num_elements)
         else:
             self.skip = ElementLinear(max_ell, channels, channels, num_elements)
 
@@ -137,6 +155,8 @@ class Interaction(torch.nn.Module):
         skip = None
         if self.residual:
             skip = self.skip(x[:, : (self.skip.lmax + 1) ** 2], one_hot)
+            missing = (self.lmax_skip + 1) ** 2 - skip.shape[1]
+            skip = torch.nn.functional.pad(skip, (0, 0, 0, missing)) if missing else skip
         message = self.linear(self._convolution(self.linear_up(x), edge_vectors, edge_index))
         if not self.residual:
             message = self.skip(message, one_hot)
@@ -156,6 +176,10 @@ class ProductBasis(torch.nn.Module):
     """MACE's product basis on the sphere: the element-weighted many-body Gaunt product of the messages up to
     ``correlation`` copies, projected to ``lmax_out``, then a linear map, plus the skip connection if given.
 
+    ``many_body="coupled"``: a weight per coupling, element and channel
+    (:class:`~torch_gaunt.nn.CoupledManyBodyInteraction`); ``"per_degree"``: per-degree weights of each copy,
+    multiplied (:class:`~torch_gaunt.nn.ManyBodyInteraction`).
+
     ``forward(message [N, (max_ell+1)**2, C], one_hot [N, Z], skip)`` -> ``[N, (lmax_out+1)**2, C]``.
 
     ``node_chunk_size`` (attribute, default None): with more nodes than this, the product runs over chunks of
@@ -165,11 +189,27 @@ class ProductBasis(torch.nn.Module):
 
     node_chunk_size: int | None = None
 
-    def __init__(self, max_ell: int, lmax_out: int, channels: int, correlation: int, num_elements: int, method="auto"):
+    def __init__(
+        self,
+        max_ell: int,
+        lmax_out: int,
+        channels: int,
+        correlation: int,
+        num_elements: int,
+        method="auto",
+        many_body: str = "coupled",
+    ):
         super().__init__()
-        self.many_body = ManyBodyInteraction(
-            max_ell, channels, correlation=correlation, num_elements=num_elements, lmax_out=lmax_out, method=method
-        )
+        if many_body == "coupled":
+            self.many_body = CoupledManyBodyInteraction(
+                max_ell, channels, correlation=correlation, num_elements=num_elements, lmax_out=lmax_out
+            )
+        elif many_body == "per_degree":
+            self.many_body = ManyBodyInteraction(
+                max_ell, channels, correlation=correlation, num_elements=num_elements, lmax_out=lmax_out, method=method
+            )
+        else:
+            raise ValueError(f"many_body: expected 'coupled' or 'per_degree', got {many_body!r}")
         self.linear = SphericalLinear(lmax_out, channels, channels)
 
     def forward(self, message: torch.Tensor, one_hot: torch.Tensor, skip: torch.Tensor | None) -> torch.Tensor:

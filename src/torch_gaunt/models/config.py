@@ -26,6 +26,14 @@ class ModelConfig:
         radial_mlp: hidden sizes of the radial MLP.
         readout_hidden: hidden size of the last layer's MLP readout (MACE's ``MLP_irreps`` 16x0e).
         selfmix: add a Gaunt self-interaction (``x + Linear(x ⊗ x)``) after each layer (the Gaunt paper's Selfmix).
+        convolution: ``"per_path"`` (a radial weight and a message slot per path, as MACE) or ``"gaunt"`` (a radial
+            weight per degree of the edge harmonics, paths summed by one Gaunt product).
+        many_body: ``"coupled"`` (a weight per coupling of the product basis) or ``"per_degree"`` (per-degree
+            weights of each factor, multiplied).
+        energy_offset: a learnable energy per element, added to every atom's interaction energy before ``scale``.
+        residual_first: the first layer has an element-dependent skip connection from the embedding, like the
+            others (``mace_run_train``'s default ``RealAgnosticResidualInteractionBlock``); False: its message
+            goes through an element-dependent linear map instead (``RealAgnosticInteractionBlock``, the MACE paper).
         e0s: isolated-atom energies in eV, one per element of ``atomic_numbers``.
         avg_num_neighbors: the message sums are divided by this (computed on the training set).
         scale, shift: per-atom interaction energy ``scale · e_i + shift`` (MACE's ScaleShift).
@@ -44,6 +52,10 @@ class ModelConfig:
     radial_mlp: list[int] = field(default_factory=lambda: [64, 64, 64])
     readout_hidden: int = 16
     selfmix: bool = False
+    convolution: str = "per_path"
+    many_body: str = "coupled"
+    energy_offset: bool = True
+    residual_first: bool = True
     e0s: list[float] = field(default_factory=list)
     avg_num_neighbors: float = 1.0
     scale: float = 1.0
@@ -73,6 +85,9 @@ class ModelConfig:
             raise ValueError(
                 f"e0s: expected one energy per element of atomic_numbers ({len(self.atomic_numbers)}), got {len(self.e0s)}"
             )
+        for name, choices in (("convolution", ("per_path", "gaunt")), ("many_body", ("coupled", "per_degree"))):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name}: expected one of {list(choices)}, got {getattr(self, name)!r}")
         if not self.avg_num_neighbors > 0:
             raise ValueError(f"avg_num_neighbors: expected a positive number, got {self.avg_num_neighbors!r}")
 

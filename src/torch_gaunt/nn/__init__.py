@@ -3,14 +3,21 @@ three operation families of the Gaunt paper (feature interaction, convolution, m
 
 from .activation import Gate, SphereGridActivation, normalize2mom
 from .facet import FacetMixing
-from .interactions import EquivariantConvolution, FeatureInteraction, ManyBodyInteraction
-from .linear import Linear, SphericalLinear
+from .interactions import (
+    CoupledManyBodyInteraction,
+    EquivariantConvolution,
+    FeatureInteraction,
+    ManyBodyInteraction,
+    PathConvolution,
+)
+from .linear import Linear, PathLinear, SphericalLinear
 from .norm import EquivariantLayerNorm, EquivariantRMSNorm
 from .radial import BesselBasis, GaussianBasis, PolynomialCutoff, RadialMLP, SplineBasis
 
 __all__ = [
     "Linear",
     "SphericalLinear",
+    "PathLinear",
     "Gate",
     "SphereGridActivation",
     "normalize2mom",
@@ -24,5 +31,7 @@ __all__ = [
     "RadialMLP",
     "FeatureInteraction",
     "EquivariantConvolution",
+    "PathConvolution",
     "ManyBodyInteraction",
+    "CoupledManyBodyInteraction",
 ]

@@ -6,7 +6,9 @@
 
 with ``W ~ N(0, 1)`` of shape ``[mul_in, mul_out]`` stored flat in e3nn's order, so weights copied from an
 e3nn ``o3.Linear`` give the same outputs. :class:`SphericalLinear` is the same map for spherical tensors
-``[..., (L+1)**2, C_in] -> [..., (L+1)**2, C_out]``: one ``[C_in, C_out]`` matrix per degree.
+``[..., (L+1)**2, C_in] -> [..., (L+1)**2, C_out]``: one ``[C_in, C_out]`` matrix per degree. :class:`PathLinear`
+mixes the slots and channels of a per-path message ``[..., (L+1)**2, S, C_in]`` (one slot per path into each
+degree, :func:`~torch_gaunt.products.path_convolution`) into ``[..., (L+1)**2, C_out]``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from .._checks import check_last_dims, check_spherical_tensor, check_tensor
 from ..so3.irreps import Irreps, IrrepsLike
 from ..so3.spherical_tensor import degree_index
 
-__all__ = ["Linear", "SphericalLinear"]
+__all__ = ["Linear", "SphericalLinear", "PathLinear"]
 
 
 class Linear(torch.nn.Module):
@@ -103,3 +105,43 @@ class SphericalLinear(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"lmax={self.lmax}, {self.channels_in} -> {self.channels_out}, bias={self.bias is not None}"
+
+
+class PathLinear(torch.nn.Module):
+    """Per-degree mixing of path slots and channels: ``[..., (L+1)**2, S, C_in] -> [..., (L+1)**2, C_out]``.
+
+    ``y[..., lm, d] = Σ_{s < P_l, c} x[..., lm, s, c] W_l[s, c, d] / sqrt(P_l C_in)`` with ``W_l ~ N(0, 1)`` of shape
+    ``[P_l, C_in, C_out]``, where ``P_l = slots_per_degree[l]`` (slots ``s >= P_l`` of degree ``l`` are empty and
+    have no weights). This is e3nn's ``Linear`` from the ``P_l x C_in`` copies of degree ``l`` (MACE's linear
+    after its convolution).
+    """
+
+    def __init__(self, slots_per_degree: tuple[int, ...] | list[int], channels_in: int, channels_out: int):
+        super().__init__()
+        self.slots_per_degree = tuple(int(p) for p in slots_per_degree)
+        if not self.slots_per_degree or min(self.slots_per_degree) < 1:
+            raise ValueError(f"slots_per_degree: expected at least one slot for each degree, got {slots_per_degree!r}")
+        self.lmax, self.num_slots = len(self.slots_per_degree) - 1, max(self.slots_per_degree)
+        self.channels_in, self.channels_out = channels_in, channels_out
+        self.weight = torch.nn.Parameter(torch.randn(sum(self.slots_per_degree) * channels_in, channels_out))
+        used = torch.zeros(self.lmax + 1, self.num_slots, channels_in, dtype=torch.bool)
+        scale = torch.zeros(self.lmax + 1, 1, 1, dtype=torch.float64)
+        for l, p in enumerate(self.slots_per_degree):
+            used[l, :p] = True
+            scale[l] = 1 / math.sqrt(p * channels_in)
+        self.register_buffer("used", used.reshape(self.lmax + 1, -1), persistent=False)
+        self.register_buffer("scale", scale, persistent=False)
+        self.register_buffer("degree_index", degree_index(self.lmax).clone(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_tensor("x", x, min_dim=3)
+        check_last_dims(
+            "x", x, ((self.lmax + 1) ** 2, self.num_slots, self.channels_in), f"degree {self.lmax}, slots and channels"
+        )
+        W = x.new_zeros(self.lmax + 1, self.num_slots * self.channels_in, self.channels_out)
+        W = W.index_put((self.used,), self.weight.to(x.dtype)) * self.scale.to(x.dtype)
+        flat = x.reshape(x.shape[:-2] + (self.num_slots * self.channels_in,))
+        return torch.einsum("...kc,kcd->...kd", flat, W[self.degree_index])
+
+    def extra_repr(self) -> str:
+        return f"slots_per_degree={self.slots_per_degree}, {self.channels_in} -> {self.channels_out}"

@@ -8,16 +8,18 @@ derivatives of every order are finite at ``r = 0``.
 - :class:`SplineBasis`: cubic B-splines on uniform knots over ``[0, r_max]``, mixed by a learnable matrix.
 - :class:`PolynomialCutoff`: ``1 - (p+1)(p+2)/2 x^p + p(p+2) x^{p+1} - p(p+1)/2 x^{p+2}``, ``x = r / r_max``,
   zero for ``x >= 1``, with ``p - 1`` continuous derivatives at the cutoff (NequIP).
-- :class:`RadialMLP`: a small MLP from a basis to per-path weights.
+- :class:`RadialMLP`: a small normalised MLP (e3nn's ``FullyConnectedNet``) from a basis to per-path weights.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
 from .._checks import check_int, check_tensor
+from .activation import normalize2mom
 
 __all__ = ["BesselBasis", "GaussianBasis", "SplineBasis", "PolynomialCutoff", "RadialMLP"]
 
@@ -144,19 +146,34 @@ class PolynomialCutoff(torch.nn.Module):
 
 
 class RadialMLP(torch.nn.Module):
-    """MLP ``[..., sizes[0]] -> [..., sizes[-1]]`` with SiLU between layers and no bias (so that a basis that
-    vanishes at the cutoff keeps the output zero there)."""
+    """MLP ``[..., sizes[0]] -> [..., sizes[-1]]`` without biases (so that a basis that vanishes at the cutoff keeps
+    the output zero there), normalised as e3nn's ``FullyConnectedNet``: weights are stored ``N(0, 1)`` and divided
+    by ``sqrt(fan_in)`` in the forward pass, and the activation between layers (SiLU by default) is scaled to unit
+    second moment on ``N(0, 1)`` input (:func:`~torch_gaunt.nn.normalize2mom`). An input of RMS ~1 then gives an
+    output of RMS ~1 at initialisation, whatever the widths.
 
-    def __init__(self, sizes: list[int], activation: torch.nn.Module | None = None):
+    ``weights[k]`` has shape ``[sizes[k], sizes[k+1]]``.
+    """
+
+    def __init__(self, sizes: list[int], activation: Callable[[torch.Tensor], torch.Tensor] | None = None):
         super().__init__()
         if len(sizes) < 2:
             raise ValueError(f"sizes: expected at least [in, out], got {sizes!r}")
-        layers: list[torch.nn.Module] = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layers.append(torch.nn.Linear(check_int("sizes", a), check_int("sizes", b), bias=False))
-            if i < len(sizes) - 2:
-                layers.append(activation if activation is not None else torch.nn.SiLU())
-        self.net = torch.nn.Sequential(*layers)
+        sizes = [check_int("sizes", s) for s in sizes]
+        self.sizes = sizes
+        self.activation = activation if activation is not None else torch.nn.functional.silu
+        self.activation_constant = normalize2mom(self.activation)
+        self.weights = torch.nn.ParameterList(
+            torch.nn.Parameter(torch.randn(a, b)) for a, b in zip(sizes[:-1], sizes[1:])
+        )
 
     def forward(self, basis: torch.Tensor) -> torch.Tensor:
-        return self.net(basis)
+        h = basis
+        for k, w in enumerate(self.weights):
+            if k:
+                h = self.activation_constant * self.activation(h)
+            h = h @ (w.to(h.dtype) / math.sqrt(w.shape[0]))
+        return h
+
+    def extra_repr(self) -> str:
+        return f"sizes={self.sizes}"

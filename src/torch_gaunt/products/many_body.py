@@ -1,4 +1,6 @@
-r"""The many-body product: the ν-fold Gaunt products of per-degree reweighted copies of one spherical tensor.
+r"""The many-body products of one spherical tensor with itself, in two parametrisations.
+
+:func:`many_body_product`, the ν-fold Gaunt products of per-degree reweighted copies:
 
 .. math::  z = \sum_{\nu=1}^{c} w^{out}_\nu \odot P_{L_{out}}\Big(\prod_{k=1}^{\nu} (w_{\nu,k} \odot x)\Big)
 
@@ -6,19 +8,31 @@ with weights per node, degree and channel (chosen by the node's element in :clas
 On the grid (Gaunt paper, "equivariant many-body interaction") each order is one pointwise product of ν functions
 on a grid exact for degree ``ν L + L_out``, so the cost barely grows with ν; the dense and Fourier executors
 multiply pairs of copies by divide and conquer through :func:`~torch_gaunt.products.gaunt_tensor_product`.
+
+:func:`coupled_many_body_product`, one weight per coupling (:class:`~torch_gaunt.products.CoupledManyBodyDescription`):
+
+.. math::  z_l = \sum_{(S, l)} w_{S,l} \, n_{S,l} \, P_l\Big(\prod_{a \in S} f_a\Big)
+
+where ``f_a`` is the function of degree ``a`` of ``x`` alone. The weights of the couplings are free, where the
+per-degree form ties them into products. On the grid, the functions ``f_a`` are synthesised once, the products of
+each multiset ``S`` are built order by order (each from a product of one order less), and every product is
+projected once; the weights are applied to the projected coefficients.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 
+from .._cache import cached_table
 from .._checks import check_choice, check_degree, check_spherical_tensor, check_tensor
 from ..so3.spherical_tensor import degree_index
 from .backends import grid
-from .description import ManyBodyDescription
+from .description import CoupledManyBodyDescription, ManyBodyDescription
 from .gaunt import METHODS, gaunt_tensor_product, select_method
 
-__all__ = ["many_body_product"]
+__all__ = ["many_body_product", "coupled_many_body_product"]
 
 
 def _fit_degree(t: torch.Tensor, lmax: int) -> torch.Tensor:
@@ -122,3 +136,103 @@ def _pairwise(x, w_in, w_out, desc: ManyBodyDescription, method: str) -> torch.T
         )
         total = term if total is None else total + term
     return total
+
+
+def coupled_many_body_product(
+    x: torch.Tensor, weights: torch.Tensor, description: CoupledManyBodyDescription, *, method: str = "grid"
+) -> torch.Tensor:
+    """``z_l = Σ_{(S, l)} weights[:, k] n_k P_l(Π_{a ∈ S} f_a)`` over the couplings ``k = (S, l)`` of ``description``.
+
+    Args:
+        x: ``[N, (L+1)**2, C]`` with ``L = description.lmax``.
+        weights: ``[N, K, C]``, one weight per node, coupling (in the order of ``description.couplings``) and
+            channel; ``n_k = description.normalization[k]`` is applied here.
+        description: the degrees and the couplings.
+        method: ``"grid"`` (products on one grid, exact) or ``"dense"`` (the reference: products of exact degree
+            with :func:`~torch_gaunt.products.gaunt_tensor_product`, one coupling at a time).
+
+    Returns:
+        ``[N, (L_out+1)**2, C]``.
+    """
+    desc = description
+    check_spherical_tensor("x", x, lmax=desc.lmax)
+    N, _, C = x.shape
+    K = len(desc.couplings)
+    check_tensor("weights", weights)
+    if tuple(weights.shape) != (N, K, C):
+        raise ValueError(f"weights: expected shape [{N}, {K} couplings, {C}], got {tuple(weights.shape)}")
+    check_choice("method", method, ("grid", "dense"))
+    norm = torch.tensor(desc.normalization, dtype=x.dtype, device=x.device)
+    weights = weights * norm[:, None]
+    if N == 0 or K == 0:
+        return x.new_zeros(N, (desc.lmax_out + 1) ** 2, C)
+    if method == "dense":
+        return _couplings_dense(x, weights, desc)
+    return _couplings_on_grid(x, weights, desc)
+
+
+def _degree_part(x: torch.Tensor, a: int) -> torch.Tensor:
+    """Degree ``a`` of ``x`` alone, as a spherical tensor of degree ``a`` (lower degrees zero)."""
+    part = torch.zeros_like(x[:, : (a + 1) ** 2])
+    part[:, a * a :] = x[:, a * a : (a + 1) ** 2]
+    return part
+
+
+def _couplings_dense(x: torch.Tensor, weights: torch.Tensor, desc: CoupledManyBodyDescription) -> torch.Tensor:
+    Lo = desc.lmax_out
+    out = x.new_zeros(x.shape[0], (Lo + 1) ** 2, x.shape[2])
+    for k, (S, l) in enumerate(desc.couplings):
+        product = _degree_part(x, S[0])
+        for a in S[1:]:  # exact degree: no truncation before the last projection
+            L = math.isqrt(product.shape[1]) - 1
+            product = gaunt_tensor_product(product, _degree_part(x, a), L + a, method="dense")
+        out[:, l * l : (l + 1) ** 2] += weights[:, k, None, :] * product[:, l * l : (l + 1) ** 2]
+    return out
+
+
+@cached_table
+def _coupling_plan(desc: CoupledManyBodyDescription, device: torch.device):
+    """Index tables of the grid executor: per order ``ν >= 2`` the products to form (``prefix`` row of order
+    ``ν - 1`` times degree ``last``), and where each coupling reads its projected product."""
+    orders = [[(a,) for a in range(desc.lmax + 1)]]
+    for nu in range(2, desc.correlation + 1):
+        needed = {S[:nu] for S in desc.monomials if len(S) >= nu}
+        orders.append(sorted(needed))
+    steps = []
+    for nu in range(1, len(orders)):
+        previous = {S: i for i, S in enumerate(orders[nu - 1])}
+        prefix = torch.tensor([previous[S[:-1]] for S in orders[nu]], dtype=torch.long, device=device)
+        last = torch.tensor([S[-1] for S in orders[nu]], dtype=torch.long, device=device)
+        steps.append((prefix, last))
+    row = {S: i for i, S in enumerate(S for group in orders[1:] for S in group)}
+    product_couplings = [(k, row[S], l) for k, (S, l) in enumerate(desc.couplings) if len(S) > 1]
+    linear_couplings = [(k, S[0]) for k, (S, l) in enumerate(desc.couplings) if len(S) == 1]
+    # selection[l, q, k] = 1 when coupling k projects product q onto degree l
+    selection = torch.zeros(desc.lmax_out + 1, len(row), len(desc.couplings))
+    for k, q, l in product_couplings:
+        selection[l, q, k] = 1.0
+    return steps, len(row), selection.to(device), linear_couplings
+
+
+def _couplings_on_grid(x: torch.Tensor, weights: torch.Tensor, desc: CoupledManyBodyDescription) -> torch.Tensor:
+    N, _, C = x.shape
+    L, Lo = desc.lmax, desc.lmax_out
+    out = x.new_zeros(N, (Lo + 1) ** 2, C)
+    steps, num_products, selection, linear_couplings = _coupling_plan(desc, x.device)
+    for k, a in linear_couplings:  # order 1: the weighted degree itself
+        out[:, a * a : (a + 1) ** 2] += weights[:, k, None, :] * x[:, a * a : (a + 1) ** 2]
+    if not steps:
+        return out
+    g_in = grid.grid_tables(L, desc.grid_size, x.dtype, x.device)
+    g_out = grid.grid_tables(Lo, desc.grid_size, x.dtype, x.device)
+    block = grid.order_major(x.transpose(0, 1), g_in).view(-1, L + 1, N * C)
+    by_degree = block[:, :, None, :] * torch.eye(L + 1, dtype=x.dtype, device=x.device)[None, :, :, None]
+    f = grid.synthesize(by_degree, g_in).view(g_in.n_phi, g_in.n_theta, L + 1, N * C)  # f_a on the grid
+    products, projected = f, []
+    for prefix, last in steps:
+        products = grid.multiply(products.index_select(2, prefix), f.index_select(2, last), g_out)
+        projected.append(grid.project(products.reshape(g_out.n_phi, -1), g_out).view(-1, Lo + 1, len(prefix), N, C))
+    projected = torch.cat(projected, 2)  # [orders, L_out+1, products, N, C]
+    per_product = torch.einsum("lqk,nkc->lqnc", selection.to(x.dtype), weights)  # [L_out+1, products, N, C]
+    block_out = (projected * per_product).sum(2)  # [orders, L_out+1, N, C]
+    return out + grid.spherical_layout(block_out.reshape(-1, Lo + 1, N * C), g_out, (N, C))

@@ -1,0 +1,371 @@
+"""Learning curves of Gaunt-MACE against mace-torch: the same data, split, size, schedule, batches, E0s and seeds.
+
+A run trains one model on the training part of a fixed split and records the validation energy and force RMSE
+after every epoch with the wall time; at the end it predicts an extrapolation set with the trained model. Ours runs
+``torch-gaunt train``; MACE runs ``mace_run_train`` in its own environment (``.venv-mace``, mace-torch pins e3nn
+0.4.4) through ``mace_train_worker.py``, which adds the wall time to MACE's metrics. Both get the same flags,
+which have the same names and defaults in both programs, and the same files:
+
+- ``<root>/data/train.xyz``, ``valid.xyz``: the split (``REF_energy``/``REF_forces`` keys), written once;
+- ``<root>/<label>_seed<seed>/``: one run, with ``curve.json`` (per epoch: ``epoch``, ``energy_rmse`` meV/atom,
+  ``forces_rmse`` meV/Å, ``minutes``), ``extrapolation.json`` (errors on the extrapolation set) and ``run.json``
+  (command, machine, CPU use).
+
+:func:`report` draws validation F (and E) RMSE against epoch and against wall time, and tabulates both at chosen
+epochs and minutes. ``python benchmarks/learning_curves.py --help`` is the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .._io import atomic_write, atomic_write_text
+
+__all__ = ["Schedule", "prepare_split", "run", "read_ours", "read_mace", "curve_errors", "report", "main"]
+
+WORKER = Path(__file__).with_name("mace_train_worker.py")
+KEYS = ("REF_energy", "REF_forces")
+
+
+@dataclass
+class Schedule:
+    """What both programs are told: model size, optimiser and stage-two settings (MACE's flag names)."""
+
+    num_channels: int = 64
+    max_L: int = 1
+    correlation: int = 3
+    r_max: float = 5.0
+    batch_size: int = 5
+    valid_batch_size: int = 10
+    max_num_epochs: int = 80
+    lr: float = 0.01
+    weight_decay: float = 5e-7
+    energy_weight: float = 1.0
+    forces_weight: float = 100.0
+    swa_energy_weight: float = 1000.0
+    swa_forces_weight: float = 100.0
+    swa_lr: float = 1e-3
+    ema_decay: float = 0.99
+    scheduler_patience: int = 50
+    lr_factor: float = 0.8
+    clip_grad: float = 10.0
+    default_dtype: str = "float64"
+    e0s: dict = field(default_factory=dict)
+
+    def flags(self, seed: int, data: Path) -> list[str]:
+        """The flags both ``torch-gaunt train`` and ``mace_run_train`` take, with these meanings."""
+        out = [f"--{name}={value}" for name, value in asdict(self).items() if name != "e0s"]
+        e0s = "{" + ", ".join(f"{z}: {e!r}" for z, e in sorted(self.e0s.items())) + "}"
+        return out + [
+            "--swa", "--ema", "--amsgrad", f"--seed={seed}", f"--E0s={e0s}",
+            f"--train_file={data / 'train.xyz'}", f"--valid_file={data / 'valid.xyz'}",
+            f"--energy_key={KEYS[0]}", f"--forces_key={KEYS[1]}",
+        ]  # fmt: skip
+
+
+def _write_frames(path: Path, frames) -> None:
+    import ase.io
+
+    atomic_write(path, lambda tmp: ase.io.write(tmp, frames, format="extxyz"))
+
+
+def _relabelled(frames) -> list:
+    """Copies of ``frames`` with their reference energy and forces under ``REF_energy``/``REF_forces`` only."""
+    out = []
+    for atoms in frames:
+        energy, forces = atoms.get_potential_energy(), atoms.get_forces()
+        copy = atoms.copy()
+        copy.calc = None
+        for key in ("energy", "forces", "free_energy"):
+            copy.info.pop(key, None)
+            copy.arrays.pop(key, None)
+        copy.info[KEYS[0]], copy.arrays[KEYS[1]] = energy, forces
+        out.append(copy)
+    return out
+
+
+def prepare_split(train_file: str, extrapolation_file: str, root: Path, n_valid: int = 50, seed: int = 123) -> Path:
+    """Write ``<root>/data/{train,valid,extrapolation}.xyz`` (a random ``n_valid`` of ``train_file`` for validation,
+    chosen by ``seed``) unless they exist; returns the folder."""
+    import ase.io
+
+    data = root / "data"
+    if all((data / f"{name}.xyz").is_file() for name in ("train", "valid", "extrapolation")):
+        return data
+    frames = _relabelled(ase.io.read(train_file, index=":"))
+    order = np.random.default_rng(seed).permutation(len(frames))
+    if not 0 < n_valid < len(frames):
+        raise ValueError(f"n_valid: expected 1..{len(frames) - 1} for {train_file}, got {n_valid}")
+    _write_frames(data / "valid.xyz", [frames[k] for k in sorted(order[:n_valid])])
+    _write_frames(data / "train.xyz", [frames[k] for k in sorted(order[n_valid:])])
+    _write_frames(data / "extrapolation.xyz", _relabelled(ase.io.read(extrapolation_file, index=":")))
+    return data
+
+
+def _run_process(args: list[str], log_path: Path, env: dict | None = None) -> dict:
+    """Run ``args`` with stdout and stderr appended to ``log_path``; returns wall and CPU seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write(f"$ {' '.join(args)}\n")
+        log.flush()
+        code = subprocess.call(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if code != 0:
+        raise RuntimeError(f"{args[0]} failed with exit status {code}; see {log_path}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_seconds": time.perf_counter() - start, "cpu_seconds": cpu}
+
+
+def run(
+    kind: str,
+    seed: int,
+    root: Path,
+    schedule: Schedule,
+    label: str | None = None,
+    minutes: float | None = None,
+    extra: list[str] | None = None,
+    mace_python: str | None = None,
+) -> Path:
+    """Train one model (``kind`` ``"ours"`` or ``"mace"``) on the split in ``<root>/data`` and write its curve and
+    extrapolation errors into ``<root>/<label>_seed<seed>``; an interrupted run resumes from its checkpoint.
+    ``minutes`` (ours only) budgets wall time instead of epochs; ``extra`` adds flags to the training command."""
+    from .timing import machine_info
+
+    if kind not in ("ours", "mace"):
+        raise ValueError(f"kind: expected 'ours' or 'mace', got {kind!r}")
+    data = root / "data"
+    run_dir = root / f"{label or kind}_seed{seed}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    flags = schedule.flags(seed, data) + list(extra or [])
+    if kind == "ours":
+        resume = ["--resume"] if (run_dir / "train" / "checkpoint.pt").is_file() else []
+        budget = [f"--max_minutes={minutes}"] if minutes is not None else []
+        command = [sys.executable, "-m", "torch_gaunt.cli", "train", *flags, *budget, "--name=train"]
+        command += [f"--work_dir={run_dir}", f"--test_file={data / 'extrapolation.xyz'}", "--no-progress", *resume]
+        usage = _run_process(command, run_dir / "output.log")
+        predict = [sys.executable, "-m", "torch_gaunt.cli", "evaluate", f"--model={run_dir / 'train' / 'model.pt'}"]
+        predict += [f"--configs={data / 'extrapolation.xyz'}", f"--output={run_dir / 'extrapolation.xyz'}"]
+        _run_process(predict, run_dir / "output.log")
+        curve, prefix = read_ours(run_dir / "train" / "metrics.jsonl"), "gaunt_"
+    else:
+        if minutes is not None:
+            raise ValueError("minutes: a time budget is for our runs only (mace_run_train budgets epochs)")
+        if mace_python is None:
+            raise ValueError("mace_python: MACE runs need the Python of MACE's environment (.venv-mace/bin/python)")
+        env = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
+        command = [mace_python, str(WORKER), *flags, "--name=mace", f"--work_dir={run_dir}", "--device=cpu"]
+        command += ["--model=MACE", "--eval_interval=1", "--error_table=PerAtomRMSE", "--restart_latest"]
+        usage = _run_process(command, run_dir / "output.log", env)
+        model = run_dir / ("mace_stagetwo.model" if (run_dir / "mace_stagetwo.model").is_file() else "mace.model")
+        predict = [mace_python, "-m", "mace.cli.eval_configs", f"--configs={data / 'extrapolation.xyz'}"]
+        predict += [f"--model={model}", f"--output={run_dir / 'extrapolation.xyz'}", "--default_dtype=float64"]
+        _run_process(predict, run_dir / "output.log", env)
+        curve, prefix = read_mace(run_dir / "results" / f"mace_run-{seed}_train.txt"), "MACE_"
+    atomic_write_text(run_dir / "curve.json", json.dumps(curve, indent=1))
+    atomic_write_text(
+        run_dir / "extrapolation.json", json.dumps(prediction_errors(run_dir / "extrapolation.xyz", prefix))
+    )
+    info = {"kind": kind, "seed": seed, "command": command, "machine": machine_info(), **usage}
+    info["cpu_use"] = usage["cpu_seconds"] / max(usage["wall_seconds"], 1e-9)
+    atomic_write_text(run_dir / "run.json", json.dumps(info, indent=1))
+    return run_dir
+
+
+def read_ours(metrics_file: Path) -> list[dict]:
+    """Per-epoch validation errors from ``torch-gaunt train``'s ``metrics.jsonl``."""
+    lines = Path(metrics_file).read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]
+    return [
+        {"epoch": r["epoch"] + 1, "energy_rmse": r["energy_rmse"], "forces_rmse": r["forces_rmse"],
+         "minutes": r["time"] / 60}
+        for r in records
+    ]  # fmt: skip
+
+
+def read_mace(results_file: Path) -> list[dict]:
+    """Per-epoch validation errors from MACE's ``results/<tag>_train.txt`` with the worker's wall times.
+
+    Time runs from the validation MACE does before its first epoch; a restarted run (a new such record) continues
+    the clock where the last epoch left it. A repeated epoch keeps its last record."""
+    curve: dict[int, dict] = {}
+    start, offset, last = None, 0.0, 0.0
+    for line in Path(results_file).read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        if r.get("mode") != "eval":
+            continue
+        if r.get("epoch") is None:  # the validation before training (again after a restart)
+            start, offset = r["wall"], last
+            continue
+        last = offset + (r["wall"] - start)
+        curve[int(r["epoch"]) + 1] = {
+            "epoch": int(r["epoch"]) + 1,
+            "energy_rmse": 1000 * r["rmse_e_per_atom"],
+            "forces_rmse": 1000 * r["rmse_f"],
+            "minutes": last / 60,
+        }
+    return [curve[k] for k in sorted(curve)]
+
+
+def prediction_errors(path: Path, prefix: str) -> dict:
+    """Energy RMSE (meV/atom) and force RMSE (meV/Å) of the ``<prefix>energy``/``<prefix>forces`` predictions in
+    ``path`` against its ``REF_`` labels."""
+    import ase.io
+
+    e, f = [], []
+    for atoms in ase.io.read(path, index=":"):
+        n = len(atoms)
+        e.append((atoms.info[f"{prefix}energy"] - atoms.info[KEYS[0]]) / n)
+        f.append(atoms.arrays[f"{prefix}forces"] - atoms.arrays[KEYS[1]])
+    return {
+        "count": len(e),
+        "energy_rmse": 1000 * float(np.sqrt(np.mean(np.square(e)))),
+        "forces_rmse": 1000 * float(np.sqrt(np.mean(np.square(np.concatenate(f))))),
+    }
+
+
+def curve_errors(curve: list[dict], epoch: int | None = None, minutes: float | None = None) -> dict | None:
+    """The record after ``epoch`` epochs, or the last one that ended within ``minutes``; None if there is none."""
+    if epoch is not None:
+        match = [r for r in curve if r["epoch"] == epoch]
+        return match[0] if match else None
+    within = [r for r in curve if r["minutes"] <= minutes]
+    return within[-1] if within else None
+
+
+def _load_runs(folders: list[Path]) -> dict[str, list[dict]]:
+    """``{label: [run, ...]}`` where each run has ``curve``, ``extrapolation``, ``info`` and ``name``."""
+    runs: dict[str, list[dict]] = {}
+    for folder in folders:
+        label = folder.name.rsplit("_seed", 1)[0]
+        runs.setdefault(label, []).append(
+            {
+                "name": folder.name,
+                "curve": json.loads((folder / "curve.json").read_text(encoding="utf-8")),
+                "extrapolation": json.loads((folder / "extrapolation.json").read_text(encoding="utf-8")),
+                "info": json.loads((folder / "run.json").read_text(encoding="utf-8")),
+            }
+        )
+    return runs
+
+
+def _cell(values: list[float | None]) -> str:
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return "–"
+    mean = sum(values) / len(values)
+    return f"{mean:.1f}" + (f" ({min(values):.1f}-{max(values):.1f})" if len(values) > 1 else "")
+
+
+def report(
+    folders: list[Path], out: Path, epochs=(20, 40, 80), minutes=(20, 40, 60), title: str = "Learning curves"
+) -> str:
+    """Write ``<out>.md``, ``<out>.json`` and ``<out>.png`` for the runs in ``folders`` (grouped by label, seeds
+    averaged in the tables, every seed drawn); returns the Markdown."""
+    runs = _load_runs(folders)
+    lines = [f"# {title}", "", "Validation RMSE (mean over seeds, range in brackets): E in meV/atom, F in meV/Å.", ""]
+    head = "| model | seeds | " + " | ".join(f"F @ {e} ep" for e in epochs) + " | "
+    head += " | ".join(f"F @ {m} min" for m in minutes) + " | " + " | ".join(f"E @ {e} ep" for e in epochs)
+    head += " | F extrapolation | E extrapolation | min/epoch | CPU use |"
+    lines += [head, "|" + "---|" * (head.count("|") - 1)]
+    for label, group in runs.items():
+        cells = [label, str(len(group))]
+        cells += [_cell([(curve_errors(r["curve"], epoch=e) or {}).get("forces_rmse") for r in group]) for e in epochs]
+        cells += [
+            _cell([(curve_errors(r["curve"], minutes=m) or {}).get("forces_rmse") for r in group]) for m in minutes
+        ]
+        cells += [_cell([(curve_errors(r["curve"], epoch=e) or {}).get("energy_rmse") for r in group]) for e in epochs]
+        cells += [_cell([r["extrapolation"][k] for r in group]) for k in ("forces_rmse", "energy_rmse")]
+        per_epoch = [r["curve"][-1]["minutes"] / r["curve"][-1]["epoch"] for r in group if r["curve"]]
+        cells.append(f"{sum(per_epoch) / len(per_epoch):.2f}" if per_epoch else "–")
+        cells.append(_cell([100 * r["info"]["cpu_use"] / 2 for r in group]) + " %")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "CPU use: CPU seconds of the training process over its wall time, per 2 cores (100 % = both cores "
+              "busy with it the whole time; less means other work shared the machine or the run was idle).", ""]  # fmt: skip
+    for group in runs.values():
+        for r in group:
+            lines += [f"- `{r['name']}`: {r['info']['machine']}; `{' '.join(r['info']['command'][1:])}`"]
+    text = "\n".join(lines) + "\n"
+    atomic_write_text(out.with_suffix(".md"), text)
+    atomic_write_text(out.with_suffix(".json"), json.dumps(runs, indent=1))
+    _plot(runs, out.with_suffix(".png"), title)
+    return text
+
+
+def _plot(runs: dict[str, list[dict]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharey="row")
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, (label, group) in enumerate(runs.items()):
+        for j, r in enumerate(group):
+            c = r["curve"]
+            for row, key in enumerate(("forces_rmse", "energy_rmse")):
+                y = [p[key] for p in c]
+                for col, x in enumerate(([p["epoch"] for p in c], [p["minutes"] for p in c])):
+                    axes[row, col].plot(x, y, color=colours[k % len(colours)], alpha=0.85, lw=1.2,
+                                        label=label if j == 0 else None)  # fmt: skip
+    for row, name in enumerate(("valid F RMSE (meV/Å)", "valid E RMSE (meV/atom)")):
+        for col, xlabel in enumerate(("epoch", "wall time (min)")):
+            ax = axes[row, col]
+            ax.set_yscale("log")
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(name)
+            ax.grid(True, which="both", alpha=0.3)
+    axes[0, 0].legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("run", help="train one model and record its curve (resumes if interrupted)")
+    train.add_argument("kind", choices=["ours", "mace"])
+    train.add_argument("--seed", type=int, default=123)
+    train.add_argument("--label", help="run name (default: the kind); the folder is <root>/<label>_seed<seed>")
+    train.add_argument("--minutes", type=float, help="ours: a wall-time budget instead of an epoch count")
+    train.add_argument("--epochs", type=int, default=80, help="max_num_epochs (stage two from 3/4 of it)")
+    train.add_argument("--mace-python", default=".venv-mace/bin/python")
+    train.add_argument("--extra", default="", help="more flags for the training command, in one string")
+    for sub in (train,):
+        sub.add_argument("--root", type=Path, default=Path("runs/learning"))
+        sub.add_argument("--data", default="../shared/data/acac/train_300K.xyz")
+        sub.add_argument("--extrapolation", default="../shared/data/acac/train_600K.xyz")
+        sub.add_argument("--isolated", default="../shared/data/acac/isolated_atoms.xyz")
+    plot = commands.add_parser("report", help="tables and plots of finished runs")
+    plot.add_argument("folders", nargs="+", type=Path)
+    plot.add_argument("--out", type=Path, required=True, help="report path without suffix")
+    plot.add_argument("--title", default="Learning curves on AcAc (450/50 split of train_300K)")
+    args = parser.parse_args(argv)
+    if args.command == "report":
+        print(report(args.folders, args.out, title=args.title))
+        return 0
+    import ase.io
+
+    e0s = {int(a.numbers[0]): float(a.get_potential_energy()) for a in ase.io.read(args.isolated, index=":")}
+    prepare_split(args.data, args.extrapolation, args.root)
+    schedule = Schedule(max_num_epochs=args.epochs, e0s=e0s)
+    folder = run(
+        args.kind, args.seed, args.root, schedule, args.label, args.minutes, args.extra.split(), args.mace_python
+    )
+    print(f"wrote {folder}")
+    return 0
