@@ -14,9 +14,11 @@ unit variance per component.
 How (the edge frame of eSCN): rotate ``x_j`` so that the edge lies on the polar axis, where ``Y(ŷ)`` has only
 ``m2 = 0`` terms and ``G(l1 m, l2 0, l3 m')`` vanishes unless ``m = m'``. Then path ``p`` multiplies order ``m``
 of degree ``l1`` by one number, for ``|m| <= min(l1, l3)``, and the result is rotated back. Both rotations only
-need the columns ``|m| <= min(L_in, L_out)`` of each edge's Wigner matrices, which come from
-:class:`~torch_gaunt.so3.edge_frame.EdgeFrame` (two passes over ``[E, K, 2M+1]``); the work per edge is
-``O(K (2M+1) S C)`` for ``S`` slots. A zero-length edge has no direction: only its ``l2 = 0`` paths are weighted.
+need the columns ``|m| <= M = min(L_in, L_out)`` of each edge's Wigner matrices, which come from
+:class:`~torch_gaunt.so3.edge_frame.EdgeFrame` (two passes over ``[E, K, 2M+1]``). Rotation in, the per-order
+factors and rotation out are folded into one small matrix per edge, ``[K_out S, K_in]``, so that the channels go
+through one batched product and one multiplication by the radial weights. A zero-length edge has no direction:
+only its ``l2 = 0`` paths are weighted.
 """
 
 from __future__ import annotations
@@ -42,37 +44,37 @@ def path_normalization(l1: int, l2: int, l3: int) -> float:
 
 
 class _FrameTables:
-    """Constants of the edge-frame executor for one description, padded to ``(L_out + 1) * S`` slots."""
+    """Constants of the edge-frame executor for one description. Rows ``r = k3 * S + s`` of the message run over
+    output coefficients ``k3 = (l3, m3)`` and slots ``s``; empty slots have zero coefficients.
+
+    ``couple[r, k1, j]``: path ``(l1, l2, l3)`` of row ``r``'s slot multiplies order ``m_j = j - M`` of degree ``l1``
+    (``k1`` of degree ``l1``) by ``c_p G(l1 m, l2 0, l3 m) Y_l2(ŷ)``; ``path_of_row[r]``: the path of row ``r``.
+    """
 
     def __init__(self, desc: PathConvolutionDescription, dtype: torch.dtype, device: torch.device):
         L1, L3, S = desc.lmax_in, desc.lmax_out, desc.num_slots
-        M = min(L1, L3)
-        L = max(L1, L3)
-        slots = (L3 + 1) * S
-        l1_of, path_of = torch.zeros(slots, dtype=torch.long), torch.zeros(slots, dtype=torch.long)
-        coefficient = torch.zeros(slots, 2 * M + 1, dtype=torch.float64)
+        M, L = min(L1, L3), max(L1, L3)
+        K1, K3 = (L1 + 1) ** 2, (L3 + 1) ** 2
+        couple = torch.zeros(K3, S, K1, 2 * M + 1, dtype=torch.float64)
+        path_of_row = torch.zeros(K3, S, dtype=torch.long)
         for p, ((l1, l2, l3), s) in enumerate(zip(desc.paths, desc.slots)):
-            k = l3 * S + s
-            l1_of[k], path_of[k] = l1, p
             G = gaunt_coefficients(l1, l2, l3)
             y0 = math.sqrt((2 * l2 + 1) / (4 * math.pi))  # Y_l2(ŷ) at m2 = 0; zero for m2 != 0
             for m in range(-min(l1, l3), min(l1, l3) + 1):
-                coefficient[k, m + M] = path_normalization(l1, l2, l3) * y0 * G[l1 + m, l2, l3 + m]
+                value = path_normalization(l1, l2, l3) * y0 * G[l1 + m, l2, l3 + m]
+                couple[l3 * l3 : (l3 + 1) ** 2, s, l1 * l1 : (l1 + 1) ** 2, m + M] = value
+            path_of_row[l3 * l3 : (l3 + 1) ** 2, s] = p
         # selector[(l, m), j] = 1 when m = j - M: the frame's unit vectors whose rotations are the wanted columns
         selector = torch.zeros((L + 1) ** 2, 2 * M + 1, dtype=torch.float64)
         for l in range(L + 1):
             for m in range(-min(l, M), min(l, M) + 1):
                 selector[l * l + l + m, m + M] = 1.0
-        degree_sum = torch.zeros(L1 + 1, (L1 + 1) ** 2, dtype=torch.float64)
-        for l in range(L1 + 1):
-            degree_sum[l, l * l : (l + 1) ** 2] = 1.0
-        l2_positive = torch.tensor([l2 > 0 for _, l2, _ in desc.paths])
-        self.M, self.L = M, L
-        self.l1_of, self.path_of = l1_of.to(device), path_of.to(device)
-        self.coefficient = coefficient.to(dtype=dtype, device=device)
+        self.L, self.K1, self.K3 = L, K1, K3
+        self.couple = couple.reshape(K3 * S, K1, 2 * M + 1).to(dtype=dtype, device=device)
+        self.path_of_row = path_of_row.reshape(-1).to(device)
         self.selector = selector.to(dtype=dtype, device=device)
-        self.degree_sum = degree_sum.to(dtype=dtype, device=device)
-        self.l2_positive = l2_positive.to(device)
+        self.row_degree = torch.arange(K3, device=device).repeat_interleave(S)  # the k3 of each row
+        self.l2_positive = torch.tensor([l2 > 0 for _, l2, _ in desc.paths], device=device)
 
 
 _frame_tables = cached_table(_FrameTables)
@@ -128,20 +130,11 @@ def path_convolution(
     if E == 0 or P == 0:
         return x.new_zeros(N, K3, S, C)
     t = _frame_tables(desc, x.dtype, x.device)
-    M = t.M
     # a zero-length edge has no direction: only its l2 = 0 paths are weighted
     keep = (safe_norm(vectors)[:, None] > 0) | ~t.l2_positive
     radial = radial * keep[..., None].to(radial.dtype)
-    frame = edge_frame(vectors, t.L)
-    columns = frame.from_frame(t.selector.expand(E, -1, -1))  # [E, K, 2M+1]: columns |m| <= M of D(Q_e)
-    sender = x.index_select(0, edge_index[0])  # [E, K1, C]
-    # x_j in the edge frame, orders |m| <= M: x'[l1, m] = Σ_m' D[(l1, m'), m] x_j[(l1, m')]
-    in_frame = torch.einsum("lk,ekjc->eljc", t.degree_sum, columns[:, :K1, :, None] * sender[:, :, None, :])
-    z = in_frame.index_select(1, t.l1_of) * t.coefficient[:, :, None] * radial.index_select(1, t.path_of)[:, :, None]
-    z = z.view(E, L3 + 1, S, 2 * M + 1, -1)
-    parts = []
-    for l3 in range(L3 + 1):  # rotate back: degree l3 needs the columns |m| <= min(M, l3) of its block
-        lo, hi = M - min(M, l3), M + min(M, l3) + 1
-        parts.append(torch.einsum("ekj,esjc->eksc", columns[:, l3 * l3 : (l3 + 1) ** 2, lo:hi], z[:, l3, :, lo:hi]))
-    messages = torch.cat(parts, 1)  # [E, K3, S, C]
-    return x.new_zeros(N, K3, S, C).index_add(0, edge_index[1], messages)
+    columns = edge_frame(vectors, t.L).from_frame(t.selector.expand(E, -1, -1))  # [E, K, 2M+1] of D(Q_e)
+    # the per-edge map from x_j to the rows: T[r, k1] = Σ_j D[k3(r), j] couple[r, k1, j] D[k1, j]
+    transfer = torch.einsum("erj,rkj,ekj->erk", columns.index_select(1, t.row_degree), t.couple, columns[:, :K1])
+    messages = torch.bmm(transfer, x.index_select(0, edge_index[0])) * radial.index_select(1, t.path_of_row)
+    return x.new_zeros(N, K3, S, C).index_add(0, edge_index[1], messages.view(E, K3, S, -1))
