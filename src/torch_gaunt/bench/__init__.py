@@ -4,7 +4,8 @@ Peers (e3nn, sphericart, ...) are imported only here and only when a benchmark r
 not installed is reported as missing, never silently replaced.
 
 Modules: ``timing`` (interleaved rounds, peak memory), ``report`` (tables, noise flags, files), ``tensor_product``,
-``spherical_harmonics``, ``layers``; ``mace_worker`` runs in MACE's own environment.
+``spherical_harmonics``, ``layers``, ``potential`` (with ``variants``), ``large``, ``learning`` (learning curves against
+mace-torch); ``mace_worker``, ``mace_potential_worker`` and ``mace_train_worker`` run in MACE's own environment.
 """
 
 __all__: list[str] = []  # run through `torch-gaunt bench`; the modules are imported by name

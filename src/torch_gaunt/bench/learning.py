@@ -81,9 +81,12 @@ def _write_frames(path: Path, frames) -> None:
 
 
 def _relabelled(frames) -> list:
-    """Copies of ``frames`` with their reference energy and forces under ``REF_energy``/``REF_forces`` only."""
+    """Copies of ``frames`` with their reference energy and forces under ``REF_energy``/``REF_forces`` only; single
+    atoms (isolated-atom energies, which both programs take as E0s instead) are left out."""
     out = []
     for atoms in frames:
+        if len(atoms) == 1:
+            continue
         energy, forces = atoms.get_potential_energy(), atoms.get_forces()
         copy = atoms.copy()
         copy.calc = None
@@ -267,7 +270,7 @@ def _cell(values: list[float | None]) -> str:
     if not values:
         return "–"
     mean = sum(values) / len(values)
-    return f"{mean:.1f}" + (f" ({min(values):.1f}-{max(values):.1f})" if len(values) > 1 else "")
+    return f"{mean:.3g}" + (f" ({min(values):.3g}-{max(values):.3g})" if len(values) > 1 else "")
 
 
 def report(

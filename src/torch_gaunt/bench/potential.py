@@ -18,23 +18,23 @@ from ..models import GauntMACE, ModelConfig, batch_graphs
 from .mace_process import MaceWorker, dtype_name
 from .report import markdown_table, noise_summary, ratio_cell, time_cell, write_report
 from .timing import compare, machine_info, progress, ratio
+from .variants import VARIANTS
 
-__all__ = ["run", "SIZES"]
+__all__ = ["run", "SIZES", "VARIANTS"]
 
 SIZES = ((64, 1), (128, 2))
 MACE_PROCESSES = 2
 
 
-def _ours(structures: str, batch_size: int, channels: int, max_L: int, dtype, device, selfmix: bool):
+def _ours(structures: str, batch_size: int, channels: int, max_L: int, dtype, device, options: dict):
     configs = read_configurations(structures)
     configs = [c for c in configs if len(c) > 1][:batch_size]
     numbers = sorted({int(z) for c in configs for z in c.numbers})
     batch = batch_graphs([to_graph(c, numbers, 5.0) for c in configs]).to(device, dtype)
     torch.manual_seed(0)
     config = ModelConfig(
-        atomic_numbers=numbers, num_channels=channels, max_L=max_L, correlation=3, avg_num_neighbors=12.0,
-        selfmix=selfmix,
-    )  # fmt: skip
+        atomic_numbers=numbers, num_channels=channels, max_L=max_L, correlation=3, avg_num_neighbors=12.0, **options
+    )
     model = GauntMACE(config).to(device=device, dtype=dtype)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, amsgrad=True)
 
@@ -60,16 +60,20 @@ def run(
     batch_size: int = 5,
     rounds: int = 7,
     allocator_tuned: bool = False,
+    variants: list[str] | None = None,
 ) -> dict:
-    """Time ours (with and without Selfmix) and, given its environment, MACE at each size and dtype; print the
-    tables and write the report."""
+    """Time our ``variants`` (names of :data:`VARIANTS`, default all) and, given its environment, MACE at each size
+    and dtype; print the tables and write the report."""
+    variants = list(VARIANTS) if variants is None else variants
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"variants: expected names among {list(VARIANTS)}, got {unknown}")
     rows = []
     for dtype in dtypes:
         for channels, max_L in progress(sizes, f"potential {dtype_name(dtype)}"):
             ops, params = {}, {}
-            for selfmix in (False, True):
-                step, infer, n = _ours(structures, batch_size, channels, max_L, dtype, device, selfmix)
-                name = "ours_selfmix" if selfmix else "ours"
+            for name in variants:
+                step, infer, n = _ours(structures, batch_size, channels, max_L, dtype, device, VARIANTS[name][1])
                 ops[f"{name}\0forward_backward"], ops[f"{name}\0forward"], params[name] = step, infer, n
             workers = []
             if mace_python and torch.device(device).type == "cpu":
@@ -97,13 +101,14 @@ def run(
                 params["mace"] = workers[0].info.get("parameters")
             ratios = {}
             if "mace" in results:
-                for name in ("ours", "ours_selfmix"):
+                for name in variants:
                     for kind in ("forward", "forward_backward"):
                         ratios[f"{name}/{kind}"] = ratio(results["mace"][kind], results[name][kind])
             rows.append(dict(channels=channels, max_L=max_L, dtype=dtype_name(dtype), results=results,
                              ratios=ratios, params=params))  # fmt: skip
+    names = [n for n in variants if any(n in r["results"] for r in rows)]
     machine = machine_info(device) + f", allocator tuned: {allocator_tuned} (for MACE's workers too)"
-    sections = _tables(rows)
+    sections = _tables(rows, names)
     warnings = [
         f"{r['channels']}x{r['max_L']} {r['dtype']} {name} {kind}"
         for r in rows
@@ -136,20 +141,22 @@ def run(
     return data
 
 
-def _tables(rows: list[dict]) -> list[tuple[str, str]]:
+def _tables(rows: list[dict], names: list[str]) -> list[tuple[str, str]]:
+    """Times per kind of step (ours, MACE, MACE over ours per variant) and the parameter counts."""
+    labels = [VARIANTS[n][0] for n in names]
     sections = []
     for kind, title in (("forward_backward", "Training step (ms)"), ("forward", "Inference: energy + forces (ms)")):
-        header = ["size", "dtype", "ours", "ours + Selfmix", "MACE", "MACE / ours", "MACE / ours + Selfmix"]
+        header = ["size", "dtype", *labels, "MACE", *(f"MACE / {label}" for label in labels)]
         lines = []
         for r in rows:
             res = r["results"]
             lines.append(
                 [f"{r['channels']} ch, max_L {r['max_L']}", r["dtype"]]
-                + [time_cell(res.get(n, {}).get(kind)) for n in ("ours", "ours_selfmix", "mace")]
-                + [ratio_cell(r["ratios"].get(f"{n}/{kind}")) for n in ("ours", "ours_selfmix")]
+                + [time_cell(res.get(n, {}).get(kind)) for n in (*names, "mace")]
+                + [ratio_cell(r["ratios"].get(f"{n}/{kind}")) for n in names]
             )
         sections.append((title, markdown_table(header, lines)))
-    header = ["size", "ours", "ours + Selfmix", "MACE"]
+    header = ["size", *labels, "MACE"]
     seen, lines = set(), []
     for r in rows:
         if (r["channels"], r["max_L"]) not in seen:
@@ -157,7 +164,8 @@ def _tables(rows: list[dict]) -> list[tuple[str, str]]:
             p = r["params"]
             lines.append(
                 [f"{r['channels']} ch, max_L {r['max_L']}"]
-                + [f"{p.get(n) or '-':,}" if p.get(n) else "-" for n in ("ours", "ours_selfmix", "mace")]
+                + [f"{p[n]:,}" if p.get(n) else "-" for n in (*names, "mace")]
             )
+
     sections.append(("Parameters", markdown_table(header, lines)))
     return sections

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from .._checks import FLOAT_DTYPES
+from ..bench.variants import VARIANTS
 
 DTYPES = FLOAT_DTYPES
 MACE_PYTHON = Path(".venv-mace/bin/python")
@@ -124,7 +125,7 @@ def _potential(args: argparse.Namespace, argv: list[str]) -> int:
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes] if args.sizes else SIZES
     dtypes = [DTYPES[d] for d in (args.dtypes or ["float64", "float32"])]
     run(args.structures or str(DEMO_DATA), sizes, dtypes, args.device, out, _command_line(argv), mace_python,
-        args.batch_size, allocator_tuned=tuned)  # fmt: skip
+        args.batch_size, allocator_tuned=tuned, variants=args.variants)  # fmt: skip
     _finish(out)
     return 0
 
@@ -180,6 +181,10 @@ def add_parser(commands, name: str) -> None:
     potential.add_argument("--dtypes", nargs="+", choices=list(DTYPES), help="default: float64 float32")
     potential.add_argument("--structures", help="structure file (default: the demo AcAc data)")
     potential.add_argument("--batch_size", type=int, default=5, help="structures per batch (default 5)")
+    potential.add_argument(
+        "--variants", nargs="+", choices=list(VARIANTS),
+        help="our models to time (default: all): " + "; ".join(f"{k}: {v[0]}" for k, v in VARIANTS.items()),
+    )  # fmt: skip
     potential.set_defaults(run=_potential)
     large = ops.add_parser("large", description=BENCHMARKS["large"])
     large.add_argument("--kinds", nargs="+", choices=["periodic", "molecules"], help="default: both")

@@ -1,0 +1,11 @@
+"""The Gaunt-MACE models that ``torch-gaunt bench potential`` times (kept apart from the benchmark itself, so that
+the command line can list them without importing ASE)."""
+
+VARIANTS = {
+    "ours": ("ours (default)", {}),
+    "ours_gaunt_conv": ("ours, per-degree convolution", {"convolution": "gaunt"}),
+    "ours_per_degree": ("ours, per-degree many-body", {"many_body": "per_degree"}),
+    "ours_selfmix": ("ours + Selfmix", {"selfmix": True}),
+}
+"""Name -> (label for the tables, the :class:`~torch_gaunt.models.ModelConfig` options that set it apart from the
+default)."""
