@@ -287,9 +287,9 @@ def test_many_body_equals_gaunt_product_at_nu_2():
     out = mb(x, element)
     for n in range(5):
         e = element[n]
-        w = mb.weights_in[e][:, degree_index(2)]  # [3 copies, K, C]: copy 0 is ν = 1, copies 1 and 2 are ν = 2
-        first = torch.cat([x[n] * w[0], x.new_zeros(7, 3)])  # ν = 1: the input itself, zero above degree 2
-        second = gaunt_tensor_product(x[n, None] * w[1], x[n, None] * w[2], 3, method="dense")[0]
+        w = mb.weights_in[e][:, degree_index(2)]  # [2 copies, K, C]: the copies of ν = 2
+        first = torch.cat([x[n], x.new_zeros(7, 3)])  # ν = 1: the input itself, zero above degree 2
+        second = gaunt_tensor_product(x[n, None] * w[0], x[n, None] * w[1], 3, method="dense")[0]
         w_out = mb.weights_out[e][:, degree_index(3)]
         assert (out[n] - (w_out[0] * first + w_out[1] * second)).abs().max() < 1e-12
 

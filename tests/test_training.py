@@ -57,6 +57,44 @@ def test_second_stage_switches_weights_and_lr():
     assert not TrainingSettings(swa=False).second_stage_due(99, 1e9)
 
 
+def test_second_stage_lr_and_weight_decay_groups_follow_mace(tmp_path):
+    """The lr at each epoch equals what MACE's scheduler gives: ReduceLROnPlateau in the first stage, then
+    SWALR(swa_lr, anneal_epochs=1, linear) stepped once per epoch from the first stage-two epoch on (a jump, not a
+    ramp). Only the interaction linears after the convolutions and the product bases are decayed."""
+    from torch.optim.swa_utils import SWALR
+
+    from torch_gaunt.atoms import parameter_groups
+
+    data = prepare_data(DEMO, 4.0, max_train=10, log=lambda line: None)
+    torch.manual_seed(0)
+    config = ModelConfig(
+        atomic_numbers=data.atomic_numbers, r_max=4.0, num_channels=4, max_ell=2, correlation=2, radial_mlp=[8],
+        e0s=[data.e0s[z] for z in data.atomic_numbers], avg_num_neighbors=8.0, shift=-4.86,
+    )  # fmt: skip
+    model = GauntMACE(config).double()
+    settings = TrainingSettings(max_num_epochs=4, batch_size=5, lr=0.02, swa=True, start_swa=2, swa_lr=3e-3)
+    result = train(model, data.graphs["train"], data.graphs["valid"], settings, tmp_path, log=lambda line: None,
+                   progress=False)  # fmt: skip
+    dummy = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=0.02)
+    swalr = SWALR(dummy, swa_lr=3e-3, anneal_epochs=1, anneal_strategy="linear")
+    expected = []
+    for epoch in range(4):
+        if epoch >= 2:
+            dummy.step()  # (no gradients: a no-op that keeps torch from warning about the order)
+            swalr.step()  # MACE steps it at the start of every stage-two epoch after the first epoch of training
+        expected.append(dummy.param_groups[0]["lr"])
+    assert [r["lr"] for r in result["history"]] == pytest.approx(expected)
+    groups = {g["name"]: g for g in parameter_groups(model, settings)}
+    names = {id(p): n for n, p in model.named_parameters()}
+    decayed = sorted(names[id(p)] for p in groups["decay"]["params"])
+    assert decayed and all(n.startswith("products.") or ".linear." in n for n in decayed)
+    assert any(n.startswith("products.") for n in decayed) and any(".linear." in n for n in decayed)
+    assert groups["no_decay"]["weight_decay"] == 0.0 and groups["decay"]["weight_decay"] == settings.weight_decay
+    assert {"embedding", "energy_offset"} <= {names[id(p)] for p in groups["no_decay"]["params"]}
+    everything = parameter_groups(model, TrainingSettings(weight_decay_groups="all"))
+    assert len(everything) == 1 and len(everything[0]["params"]) == len(names)
+
+
 def test_ema_update_rule():
     p = torch.nn.Parameter(torch.zeros(2))
     ema = ExponentialMovingAverage([p], decay=0.99)

@@ -8,7 +8,7 @@ from .evaluation import Predictions, errors, format_errors, predict
 from .neighbours import neighbour_list, species_indices, species_of, to_graph, unlabelled_graph
 from .pipeline import DataSplit, evaluate_potential, prepare_data, train_potential
 from .statistics import average_num_neighbors, check_e0s, fit_e0s, isolated_atom_e0s, resolve_e0s, scale_shift
-from .training import ExponentialMovingAverage, TrainingSettings, train, weighted_loss
+from .training import ExponentialMovingAverage, TrainingSettings, parameter_groups, train, weighted_loss
 
 __all__ = [
     "Configuration",
@@ -26,6 +26,7 @@ __all__ = [
     "average_num_neighbors",
     "scale_shift",
     "TrainingSettings",
+    "parameter_groups",
     "ExponentialMovingAverage",
     "weighted_loss",
     "train",

@@ -4,7 +4,7 @@ the command line can list them without importing ASE)."""
 VARIANTS = {
     "ours": ("ours (default)", {}),
     "ours_gaunt_conv": ("ours, per-degree convolution", {"convolution": "gaunt"}),
-    "ours_per_degree": ("ours, per-degree many-body", {"many_body": "per_degree"}),
+    "ours_coupled": ("ours, coupled many-body", {"many_body": "coupled"}),
     "ours_selfmix": ("ours + Selfmix", {"selfmix": True}),
 }
 """Name -> (label for the tables, the :class:`~torch_gaunt.models.ModelConfig` options that set it apart from the

@@ -125,8 +125,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="per_path (default): a radial weight and message slot per path, as MACE; gaunt: per degree, one product",
     )  # fmt: skip
     model.add_argument(
-        "--many_body", choices=["coupled", "per_degree"], default="coupled",
-        help="coupled (default): a weight per coupling of the product basis; per_degree: factorised per degree",
+        "--many_body", choices=["per_degree", "coupled"], default="per_degree",
+        help="per_degree (default): per-degree weights of each factor; coupled: a weight per coupling (slower)",
     )  # fmt: skip
     model.add_argument(
         "--energy_offset", action=bool_flag, default=True, help="a learnable energy per element (default: on)"

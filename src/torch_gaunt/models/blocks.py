@@ -176,9 +176,9 @@ class ProductBasis(torch.nn.Module):
     """MACE's product basis on the sphere: the element-weighted many-body Gaunt product of the messages up to
     ``correlation`` copies, projected to ``lmax_out``, then a linear map, plus the skip connection if given.
 
-    ``many_body="coupled"``: a weight per coupling, element and channel
-    (:class:`~torch_gaunt.nn.CoupledManyBodyInteraction`); ``"per_degree"``: per-degree weights of each copy,
-    multiplied (:class:`~torch_gaunt.nn.ManyBodyInteraction`).
+    ``many_body="per_degree"``: per-degree weights of each copy, multiplied
+    (:class:`~torch_gaunt.nn.ManyBodyInteraction`); ``"coupled"``: a weight per coupling, element and channel
+    (:class:`~torch_gaunt.nn.CoupledManyBodyInteraction`).
 
     ``forward(message [N, (max_ell+1)**2, C], one_hot [N, Z], skip)`` -> ``[N, (lmax_out+1)**2, C]``.
 
@@ -197,7 +197,7 @@ class ProductBasis(torch.nn.Module):
         correlation: int,
         num_elements: int,
         method="auto",
-        many_body: str = "coupled",
+        many_body: str = "per_degree",
     ):
         super().__init__()
         if many_body == "coupled":

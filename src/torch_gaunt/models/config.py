@@ -28,8 +28,8 @@ class ModelConfig:
         selfmix: add a Gaunt self-interaction (``x + Linear(x ⊗ x)``) after each layer (the Gaunt paper's Selfmix).
         convolution: ``"per_path"`` (a radial weight and a message slot per path, as MACE) or ``"gaunt"`` (a radial
             weight per degree of the edge harmonics, paths summed by one Gaunt product).
-        many_body: ``"coupled"`` (a weight per coupling of the product basis) or ``"per_degree"`` (per-degree
-            weights of each factor, multiplied).
+        many_body: ``"per_degree"`` (per-degree weights of each factor, multiplied) or ``"coupled"`` (a free weight
+            per coupling of the product basis: no better per epoch on AcAc and 3-4x slower, see docs/potential.md).
         energy_offset: a learnable energy per element, added to every atom's interaction energy before ``scale``.
         residual_first: the first layer has an element-dependent skip connection from the embedding, like the
             others (``mace_run_train``'s default ``RealAgnosticResidualInteractionBlock``); False: its message
@@ -53,7 +53,7 @@ class ModelConfig:
     readout_hidden: int = 16
     selfmix: bool = False
     convolution: str = "per_path"
-    many_body: str = "coupled"
+    many_body: str = "per_degree"
     energy_offset: bool = True
     residual_first: bool = True
     e0s: list[float] = field(default_factory=list)

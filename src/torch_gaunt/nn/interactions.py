@@ -249,6 +249,8 @@ class PathConvolution(torch.nn.Module):
 class ManyBodyInteraction(torch.nn.Module):
     """``x [N, (L+1)**2, C]``, ``element [N]`` -> ``[N, (L_out+1)**2, C]``: Σ over ν = 1..correlation of the
     projected product of ν per-degree reweighted copies of ``x``; every weight depends on the node's element.
+    ``weights_in [Z, c(c+1)/2 - 1, L+1, C]`` holds the copies of the orders ν >= 2 (ν = 1 is weighted by
+    ``weights_out`` alone), ``weights_out [Z, c, L_out+1, C]`` the output weights of each order.
 
     Args:
         lmax, lmax_out: degrees of the input and output.
@@ -275,7 +277,8 @@ class ManyBodyInteraction(torch.nn.Module):
         check_int("correlation", correlation)
         self.correlation, self.channels, self.num_elements = correlation, channels, num_elements
         self.method = check_choice("method", method, METHODS)
-        n_copies = correlation * (correlation + 1) // 2  # copy k of order ν for k = 1..ν
+        # copy k of order ν for k = 1..ν, orders ν >= 2 only: the single copy of ν = 1 would only repeat weights_out
+        n_copies = correlation * (correlation + 1) // 2 - 1
         self.weights_in = torch.nn.Parameter(torch.ones(num_elements, n_copies, lmax + 1, channels))
         self.weights_out = torch.nn.Parameter(
             torch.randn(num_elements, correlation, self.lmax_out + 1, channels) / math.sqrt(correlation)
@@ -290,6 +293,7 @@ class ManyBodyInteraction(torch.nn.Module):
         one_hot = _node_attributes(element, N, self.num_elements, x.dtype)
         # element weights by a (one-hot) product: its backward is a GEMM, not an indexed scatter
         w_in = (one_hot @ self.weights_in.to(x.dtype).flatten(1)).view((N,) + self.weights_in.shape[1:])
+        w_in = torch.cat([w_in.new_ones(N, 1, self.lmax + 1, self.channels), w_in], 1)  # ν = 1: weights_out alone
         w_out = (one_hot @ self.weights_out.to(x.dtype).flatten(1)).view((N,) + self.weights_out.shape[1:])
         return many_body_product(x, w_in, w_out, self.lmax_out, method=self.method)
 

@@ -16,8 +16,9 @@ How (the edge frame of eSCN): rotate ``x_j`` so that the edge lies on the polar 
 of degree ``l1`` by one number, for ``|m| <= min(l1, l3)``, and the result is rotated back. Both rotations only
 need the columns ``|m| <= M = min(L_in, L_out)`` of each edge's Wigner matrices, which come from
 :class:`~torch_gaunt.so3.edge_frame.EdgeFrame` (two passes over ``[E, K, 2M+1]``). Rotation in, the per-order
-factors and rotation out are folded into one small matrix per edge, ``[K_out S, K_in]``, so that the channels go
-through one batched product and one multiplication by the radial weights. A zero-length edge has no direction:
+factors and rotation out are folded into one small matrix per edge, ``[rows, K_in]`` (one row per output
+coefficient and path), so that the channels go through one batched product and one multiplication by the radial
+weights, which broadcast over the ``2 l3 + 1`` rows of each path. A zero-length edge has no direction:
 only its ``l2 = 0`` paths are weighted.
 """
 
@@ -44,36 +45,41 @@ def path_normalization(l1: int, l2: int, l3: int) -> float:
 
 
 class _FrameTables:
-    """Constants of the edge-frame executor for one description. Rows ``r = k3 * S + s`` of the message run over
-    output coefficients ``k3 = (l3, m3)`` and slots ``s``; empty slots have zero coefficients.
+    """Constants of the edge-frame executor for one description. The rows of a message are packed by degree: the
+    rows of degree ``l3`` run over ``(m3, s)`` for the ``P_l3`` slots it uses, ``m3``-major, from ``offsets[l3]``.
 
-    ``couple[r, k1, j]``: path ``(l1, l2, l3)`` of row ``r``'s slot multiplies order ``m_j = j - M`` of degree ``l1``
-    (``k1`` of degree ``l1``) by ``c_p G(l1 m, l2 0, l3 m) Y_l2(ŷ)``; ``path_of_row[r]``: the path of row ``r``.
+    ``couple[r, k1, j]``: the path of row ``r``'s slot multiplies order ``m_j = j - M`` of degree ``l1`` (``k1`` of
+    degree ``l1``) by ``c_p G(l1 m, l2 0, l3 m) Y_l2(ŷ)``; ``row_coefficient[r]``, ``row_path[r]``: the output
+    coefficient ``k3`` and the path of row ``r``.
     """
 
     def __init__(self, desc: PathConvolutionDescription, dtype: torch.dtype, device: torch.device):
-        L1, L3, S = desc.lmax_in, desc.lmax_out, desc.num_slots
+        L1, L3 = desc.lmax_in, desc.lmax_out
         M, L = min(L1, L3), max(L1, L3)
-        K1, K3 = (L1 + 1) ** 2, (L3 + 1) ** 2
-        couple = torch.zeros(K3, S, K1, 2 * M + 1, dtype=torch.float64)
-        path_of_row = torch.zeros(K3, S, dtype=torch.long)
+        K1 = (L1 + 1) ** 2
+        counts = desc.paths_per_degree
+        self.offsets = [sum((2 * l + 1) * counts[l] for l in range(l3)) for l3 in range(L3 + 2)]
+        couple = torch.zeros(self.offsets[-1], K1, 2 * M + 1, dtype=torch.float64)
+        row_coefficient = torch.zeros(self.offsets[-1], dtype=torch.long)
+        row_path = torch.zeros(self.offsets[-1], dtype=torch.long)
         for p, ((l1, l2, l3), s) in enumerate(zip(desc.paths, desc.slots)):
             G = gaunt_coefficients(l1, l2, l3)
             y0 = math.sqrt((2 * l2 + 1) / (4 * math.pi))  # Y_l2(ŷ) at m2 = 0; zero for m2 != 0
-            for m in range(-min(l1, l3), min(l1, l3) + 1):
-                value = path_normalization(l1, l2, l3) * y0 * G[l1 + m, l2, l3 + m]
-                couple[l3 * l3 : (l3 + 1) ** 2, s, l1 * l1 : (l1 + 1) ** 2, m + M] = value
-            path_of_row[l3 * l3 : (l3 + 1) ** 2, s] = p
+            for i in range(2 * l3 + 1):
+                r = self.offsets[l3] + i * counts[l3] + s
+                row_coefficient[r], row_path[r] = l3 * l3 + i, p
+                for m in range(-min(l1, l3), min(l1, l3) + 1):
+                    value = path_normalization(l1, l2, l3) * y0 * G[l1 + m, l2, l3 + m]
+                    couple[r, l1 * l1 : (l1 + 1) ** 2, m + M] = value
         # selector[(l, m), j] = 1 when m = j - M: the frame's unit vectors whose rotations are the wanted columns
         selector = torch.zeros((L + 1) ** 2, 2 * M + 1, dtype=torch.float64)
         for l in range(L + 1):
             for m in range(-min(l, M), min(l, M) + 1):
                 selector[l * l + l + m, m + M] = 1.0
-        self.L, self.K1, self.K3 = L, K1, K3
-        self.couple = couple.reshape(K3 * S, K1, 2 * M + 1).to(dtype=dtype, device=device)
-        self.path_of_row = path_of_row.reshape(-1).to(device)
+        self.L, self.K1 = L, K1
+        self.couple = couple.to(dtype=dtype, device=device)
+        self.row_coefficient, self.row_path = row_coefficient.to(device), row_path.to(device)
         self.selector = selector.to(dtype=dtype, device=device)
-        self.row_degree = torch.arange(K3, device=device).repeat_interleave(S)  # the k3 of each row
         self.l2_positive = torch.tensor([l2 > 0 for _, l2, _ in desc.paths], device=device)
 
 
@@ -135,6 +141,11 @@ def path_convolution(
     radial = radial * keep[..., None].to(radial.dtype)
     columns = edge_frame(vectors, t.L).from_frame(t.selector.expand(E, -1, -1))  # [E, K, 2M+1] of D(Q_e)
     # the per-edge map from x_j to the rows: T[r, k1] = Σ_j D[k3(r), j] couple[r, k1, j] D[k1, j]
-    transfer = torch.einsum("erj,rkj,ekj->erk", columns.index_select(1, t.row_degree), t.couple, columns[:, :K1])
-    messages = torch.bmm(transfer, x.index_select(0, edge_index[0])) * radial.index_select(1, t.path_of_row)
-    return x.new_zeros(N, K3, S, C).index_add(0, edge_index[1], messages.view(E, K3, S, -1))
+    transfer = torch.einsum("erj,rkj,ekj->erk", columns.index_select(1, t.row_coefficient), t.couple, columns[:, :K1])
+    messages = torch.bmm(transfer, x.index_select(0, edge_index[0])) * radial.index_select(1, t.row_path)
+    rows = x.new_zeros(N, t.offsets[-1], messages.shape[-1]).index_add(0, edge_index[1], messages)
+    blocks = []  # unpack the rows of each degree into its slots (on nodes, not edges)
+    for l3, used in enumerate(desc.paths_per_degree):
+        block = rows[:, t.offsets[l3] : t.offsets[l3 + 1]].view(N, 2 * l3 + 1, used, -1)
+        blocks.append(torch.nn.functional.pad(block, (0, 0, 0, S - used)))
+    return torch.cat(blocks, 1)
