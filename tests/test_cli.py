@@ -60,17 +60,17 @@ def test_bench_potential_runs_and_reports(tmp_path, monkeypatch, capsys):
     assert "mace-torch is not set up" in captured.err and "MACE was not timed" in captured.out
     report = (tmp_path / "report" / "potential.md").read_text()
     assert "Training step (ms)" in report and "4 ch, max_L 1" in report
-    assert "ours, per-degree convolution" in report and "ours + Selfmix" in report
+    assert "ours, per-path convolution" in report and "ours + Selfmix" in report
 
 
 def test_bench_potential_variants(tmp_path, monkeypatch):
     from torch_gaunt.bench.potential import run
 
     monkeypatch.chdir(tmp_path)
-    data = run(str(DEMO_DATA), [(4, 1)], [torch.float64], rounds=1, variants=["ours", "ours_gaunt_conv"])
-    assert set(data["rows"][0]["results"]) == {"ours", "ours_gaunt_conv"}
+    data = run(str(DEMO_DATA), [(4, 1)], [torch.float64], rounds=1, variants=["ours", "ours_per_path"])
+    assert set(data["rows"][0]["results"]) == {"ours", "ours_per_path"}
     params = data["rows"][0]["params"]
-    assert params["ours"] != params["ours_gaunt_conv"]  # a radial weight per path, not per degree
+    assert params["ours"] != params["ours_per_path"]  # a radial weight per path, not per degree
     with pytest.raises(ValueError, match="variants: expected names among"):
         run(str(DEMO_DATA), [(4, 1)], [torch.float64], rounds=1, variants=["theirs"])
 

@@ -101,11 +101,11 @@ def test_batch_equals_single_structures():
         assert torch.allclose(together["stress"][k], alone["stress"][0], atol=1e-10)
 
 
-@pytest.mark.parametrize("options", [{}, {"residual_first": False, "energy_offset": False}])
+@pytest.mark.parametrize("options", [{"residual_first": True}, {"residual_first": False}])
 def test_isolated_atom_energy_is_e0_plus_one_body_term(options):
     """An atom without neighbours gets a constant per element (its messages vanish), zero force, and the same energy
-    when it sits far away from a molecule in the same structure. Without the first layer's skip connection and the
-    energy offsets that constant is E0 + shift (the readouts of zero features vanish)."""
+    when it sits far away from a molecule in the same structure. Without the first layer's skip connection that
+    constant is E0 + shift (the readouts of zero features vanish)."""
     from ase import Atoms
 
     model = tiny_model(**options)
@@ -117,7 +117,7 @@ def test_isolated_atom_energy_is_e0_plus_one_body_term(options):
     far = mol + Atoms("O", positions=[[40.0, 0, 0]])
     combined = energy_of(model, far)["energy"].item()
     assert abs(combined - energy_of(model, mol)["energy"].item() - alone["energy"].item()) < 1e-10
-    if options:
+    if not options["residual_first"]:
         expected = model.e0s[ELEMENTS.index(8)].item() + model.shift.item()
         assert alone["energy"].item() == pytest.approx(expected, abs=1e-12)
 
@@ -133,13 +133,11 @@ def test_float32_close_to_float64():
 
 
 def test_training_graph_is_differentiable_twice():
-    """training=True keeps the graph of the forces: a force loss has gradients for every parameter but the per-element
-    energy offsets (constants, which no force depends on)."""
+    """training=True keeps the graph of the forces: a force loss has gradients for every parameter."""
     model = tiny_model()
     out = model(batch_graphs([graph_of(molecule())]), training=True)
     (out["forces"] ** 2).sum().backward()
     grads = {name: p.grad for name, p in model.named_parameters()}
-    assert grads.pop("energy_offset") is None
     assert all(g is not None for g in grads.values())
     assert sum(float(g.abs().sum()) for g in grads.values()) > 0
 

@@ -162,6 +162,9 @@ def run(
         predict += [f"--configs={data / 'extrapolation.xyz'}", f"--output={run_dir / 'extrapolation.xyz'}"]
         _run_process(predict, run_dir / "output.log")
         curve, prefix = read_ours(run_dir / "train" / "metrics.jsonl"), "gaunt_"
+        from ..models import load_model
+
+        parameters = sum(p.numel() for p in load_model(run_dir / "train" / "model.pt").parameters())
     else:
         if minutes is not None:
             raise ValueError("minutes: a time budget is for our runs only (mace_run_train budgets epochs)")
@@ -176,11 +179,20 @@ def run(
         predict += [f"--model={model}", f"--output={run_dir / 'extrapolation.xyz'}", "--default_dtype=float64"]
         _run_process(predict, run_dir / "output.log", env)
         curve, prefix = read_mace(run_dir / "results" / f"mace_run-{seed}_train.txt"), "MACE_"
+        count = f"import torch; m = torch.load({str(model)!r}, weights_only=False); print(sum(p.numel() for p in m.parameters()))"
+        parameters = int(subprocess.check_output([mace_python, "-c", count], env=env, text=True).split()[-1])
     atomic_write_text(run_dir / "curve.json", json.dumps(curve, indent=1))
     atomic_write_text(
         run_dir / "extrapolation.json", json.dumps(prediction_errors(run_dir / "extrapolation.xyz", prefix))
     )
-    info = {"kind": kind, "seed": seed, "command": command, "machine": machine_info(), **usage}
+    info = {
+        "kind": kind,
+        "seed": seed,
+        "command": command,
+        "machine": machine_info(),
+        "parameters": parameters,
+        **usage,
+    }
     info["cpu_use"] = usage["cpu_seconds"] / max(usage["wall_seconds"], 1e-9)
     atomic_write_text(run_dir / "run.json", json.dumps(info, indent=1))
     return run_dir
@@ -282,7 +294,7 @@ def report(
     lines = [f"# {title}", "", "Validation RMSE (mean over seeds, range in brackets): E in meV/atom, F in meV/Å.", ""]
     head = "| model | seeds | " + " | ".join(f"F @ {e} ep" for e in epochs) + " | "
     head += " | ".join(f"F @ {m} min" for m in minutes) + " | " + " | ".join(f"E @ {e} ep" for e in epochs)
-    head += " | F extrapolation | E extrapolation | min/epoch | CPU use |"
+    head += " | F extrapolation | E extrapolation | min/epoch | CPU use | parameters |"
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
     for label, group in runs.items():
         cells = [label, str(len(group))]
@@ -295,6 +307,7 @@ def report(
         per_epoch = [r["curve"][-1]["minutes"] / r["curve"][-1]["epoch"] for r in group if r["curve"]]
         cells.append(f"{sum(per_epoch) / len(per_epoch):.2f}" if per_epoch else "–")
         cells.append(_cell([100 * r["info"]["cpu_use"] / 2 for r in group]) + " %")
+        cells.append(f"{group[0]['info'].get('parameters', 0):,}")
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "CPU use: CPU seconds of the training process over its wall time, per 2 cores (100 % = both cores "
               "busy with it the whole time; less means other work shared the machine or the run was idle).", ""]  # fmt: skip

@@ -3,7 +3,7 @@ the command line can list them without importing ASE)."""
 
 VARIANTS = {
     "ours": ("ours (default)", {}),
-    "ours_gaunt_conv": ("ours, per-degree convolution", {"convolution": "gaunt"}),
+    "ours_per_path": ("ours, per-path convolution", {"convolution": "per_path"}),
     "ours_coupled": ("ours, coupled many-body", {"many_body": "coupled"}),
     "ours_selfmix": ("ours + Selfmix", {"selfmix": True}),
 }

@@ -30,7 +30,6 @@ MODEL_OPTIONS = (
     "selfmix",
     "convolution",
     "many_body",
-    "energy_offset",
     "residual_first",
 )
 SETTINGS = (
@@ -121,19 +120,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--radial_MLP", default="[64, 64, 64]", help="hidden sizes of the radial MLP")
     model.add_argument("--selfmix", action=bool_flag, default=False, help="Gaunt Selfmix block after each layer")
     model.add_argument(
-        "--convolution", choices=["per_path", "gaunt"], default="per_path",
-        help="per_path (default): a radial weight and message slot per path, as MACE; gaunt: per degree, one product",
+        "--convolution", choices=["gaunt", "per_path"], default="gaunt",
+        help="gaunt (default): a radial weight per degree, one Gaunt product; per_path: a weight and slot per path, as MACE",
     )  # fmt: skip
     model.add_argument(
         "--many_body", choices=["per_degree", "coupled"], default="per_degree",
         help="per_degree (default): per-degree weights of each factor; coupled: a weight per coupling (slower)",
     )  # fmt: skip
     model.add_argument(
-        "--energy_offset", action=bool_flag, default=True, help="a learnable energy per element (default: on)"
-    )
-    model.add_argument(
-        "--residual_first", action=bool_flag, default=True,
-        help="skip connection in the first layer, as mace_run_train's default (--no-residual_first: MACE paper's)",
+        "--residual_first", action=bool_flag, default=False,
+        help="skip connection in the first layer too, as mace_run_train's default (default: off, the MACE paper's)",
     )  # fmt: skip
 
     opt = parser.add_argument_group("training")

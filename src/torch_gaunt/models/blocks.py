@@ -125,7 +125,7 @@ class Interaction(torch.nn.Module):
         residual: bool,
         lmax_skip: int = 0,
         method: str = "auto",
-        convolution: str = "per_path",
+        convolution: str = "gaunt",
     ):
         super().__init__()
         self.linear_up = SphericalLinear(lmax_in, channels, channels)
