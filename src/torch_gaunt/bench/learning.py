@@ -286,11 +286,20 @@ def _cell(values: list[float | None]) -> str:
 
 
 def report(
-    folders: list[Path], out: Path, epochs=(20, 40, 80), minutes=(20, 40, 60), title: str = "Learning curves"
+    folders: list[Path],
+    out: Path,
+    epochs=(20, 40, 80),
+    minutes=(20, 40, 60),
+    title: str = "Learning curves",
+    untimed: tuple[str, ...] = (),
 ) -> str:
     """Write ``<out>.md``, ``<out>.json`` and ``<out>.png`` for the runs in ``folders`` (grouped by label, seeds
-    averaged in the tables, every seed drawn); returns the Markdown."""
+    averaged in the tables, every seed drawn); returns the Markdown. Runs named in ``untimed`` (folder names) shared
+    the machine or were paused: their epochs count, their clock does not (no wall-time cells or curves)."""
     runs = _load_runs(folders)
+    for group in runs.values():
+        for r in group:
+            r["timed"] = r["name"] not in untimed
     lines = [f"# {title}", "", "Validation RMSE (mean over seeds, range in brackets): E in meV/atom, F in meV/Å.", ""]
     head = "| model | seeds | " + " | ".join(f"F @ {e} ep" for e in epochs) + " | "
     head += " | ".join(f"F @ {m} min" for m in minutes) + " | " + " | ".join(f"E @ {e} ep" for e in epochs)
@@ -299,21 +308,24 @@ def report(
     for label, group in runs.items():
         cells = [label, str(len(group))]
         cells += [_cell([(curve_errors(r["curve"], epoch=e) or {}).get("forces_rmse") for r in group]) for e in epochs]
+        timed = [r for r in group if r["timed"]]
         cells += [
-            _cell([(curve_errors(r["curve"], minutes=m) or {}).get("forces_rmse") for r in group]) for m in minutes
+            _cell([(curve_errors(r["curve"], minutes=m) or {}).get("forces_rmse") for r in timed]) for m in minutes
         ]
         cells += [_cell([(curve_errors(r["curve"], epoch=e) or {}).get("energy_rmse") for r in group]) for e in epochs]
         cells += [_cell([r["extrapolation"][k] for r in group]) for k in ("forces_rmse", "energy_rmse")]
-        per_epoch = [r["curve"][-1]["minutes"] / r["curve"][-1]["epoch"] for r in group if r["curve"]]
+        per_epoch = [r["curve"][-1]["minutes"] / r["curve"][-1]["epoch"] for r in timed if r["curve"]]
         cells.append(f"{sum(per_epoch) / len(per_epoch):.2f}" if per_epoch else "–")
-        cells.append(_cell([100 * r["info"]["cpu_use"] / 2 for r in group]) + " %")
+        cells.append(_cell([100 * r["info"]["cpu_use"] / 2 for r in timed]) + " %")
         cells.append(f"{group[0]['info'].get('parameters', 0):,}")
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "CPU use: CPU seconds of the training process over its wall time, per 2 cores (100 % = both cores "
-              "busy with it the whole time; less means other work shared the machine or the run was idle).", ""]  # fmt: skip
+              "busy with it the whole time; less means other work shared the machine or the run was idle). Wall-time "
+              "cells and curves leave out the runs whose clock does not count: " + (", ".join(untimed) or "none") + ".",
+              ""]  # fmt: skip
     for group in runs.values():
         for r in group:
-            lines += [f"- `{r['name']}`: {r['info']['machine']}; `{' '.join(r['info']['command'][1:])}`"]
+            lines += [f"- `{r['name']}`: {r['info']['machine']}; `{' '.join(r['info']['command'][2:])}`"]
     text = "\n".join(lines) + "\n"
     atomic_write_text(out.with_suffix(".md"), text)
     atomic_write_text(out.with_suffix(".json"), json.dumps(runs, indent=1))
@@ -335,6 +347,8 @@ def _plot(runs: dict[str, list[dict]], path: Path, title: str) -> None:
             for row, key in enumerate(("forces_rmse", "energy_rmse")):
                 y = [p[key] for p in c]
                 for col, x in enumerate(([p["epoch"] for p in c], [p["minutes"] for p in c])):
+                    if col == 1 and not r["timed"]:
+                        continue
                     axes[row, col].plot(x, y, color=colours[k % len(colours)], alpha=0.85, lw=1.2,
                                         label=label if j == 0 else None)  # fmt: skip
     for row, name in enumerate(("valid F RMSE (meV/Å)", "valid E RMSE (meV/atom)")):
@@ -371,9 +385,10 @@ def main(argv: list[str] | None = None) -> int:
     plot.add_argument("folders", nargs="+", type=Path)
     plot.add_argument("--out", type=Path, required=True, help="report path without suffix")
     plot.add_argument("--title", default="Learning curves on AcAc (450/50 split of train_300K)")
+    plot.add_argument("--untimed", nargs="*", default=[], help="run folder names whose wall time does not count")
     args = parser.parse_args(argv)
     if args.command == "report":
-        print(report(args.folders, args.out, title=args.title))
+        print(report(args.folders, args.out, title=args.title, untimed=tuple(args.untimed)))
         return 0
     import ase.io
 
