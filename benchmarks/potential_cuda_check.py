@@ -63,8 +63,10 @@ def main():
     loss = weighted_loss(out, batch.to(DEVICE), (1.0, 100.0, 1.0))
     loss.backward()
     opt.step()
-    print(f"training step on the device: loss {loss.item():.4f}, finite grads:",
-          all(torch.isfinite(p.grad).all() for p in model.parameters()))
+    print(
+        f"training step on the device: loss {loss.item():.4f}, finite grads:",
+        all(torch.isfinite(p.grad).all() for p in model.parameters()),
+    )
     acac = batch_graphs(graphs[:5])
     print("| channels | max_L | dtype | train step (ms) | inference (ms) |")
     for channels, max_L in ((64, 1), (128, 2)):
@@ -78,7 +80,9 @@ def main():
                 weighted_loss(m(b, training=True), b, (1.0, 100.0, 1.0)).backward()
                 o.step()
 
-            print(f"| {channels} | {max_L} | {str(dtype)[6:]} | {median_ms(step):.1f} | {median_ms(lambda: m(b)):.1f} |")
+            print(
+                f"| {channels} | {max_L} | {str(dtype)[6:]} | {median_ms(step):.1f} | {median_ms(lambda: m(b)):.1f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -262,18 +262,25 @@ def curve_errors(curve: list[dict], epoch: int | None = None, minutes: float | N
 
 
 def _load_runs(folders: list[Path]) -> dict[str, list[dict]]:
-    """``{label: [run, ...]}`` where each run has ``curve``, ``extrapolation``, ``info`` and ``name``."""
+    """``{label: [run, ...]}`` where each run has ``curve``, ``extrapolation``, ``info``, ``name`` and ``finished``.
+
+    A run of ours that was stopped before its end (``run.json`` missing) still has the curve of the epochs it did,
+    from its ``metrics.jsonl``; it has no extrapolation errors and no clock that counts."""
     runs: dict[str, list[dict]] = {}
     for folder in folders:
         label = folder.name.rsplit("_seed", 1)[0]
-        runs.setdefault(label, []).append(
-            {
-                "name": folder.name,
-                "curve": json.loads((folder / "curve.json").read_text(encoding="utf-8")),
-                "extrapolation": json.loads((folder / "extrapolation.json").read_text(encoding="utf-8")),
-                "info": json.loads((folder / "run.json").read_text(encoding="utf-8")),
-            }
-        )
+        finished = (folder / "run.json").is_file()
+        if finished:
+            curve = json.loads((folder / "curve.json").read_text(encoding="utf-8"))
+            extrapolation = json.loads((folder / "extrapolation.json").read_text(encoding="utf-8"))
+            info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        elif (folder / "train" / "metrics.jsonl").is_file():
+            curve, extrapolation = read_ours(folder / "train" / "metrics.jsonl"), {}
+            info = {"machine": "stopped before its end", "command": [], "cpu_use": math.nan}
+        else:
+            raise FileNotFoundError(f"{folder}: neither a finished run (run.json) nor a curve (train/metrics.jsonl)")
+        run = {"name": folder.name, "curve": curve, "extrapolation": extrapolation, "info": info, "finished": finished}
+        runs.setdefault(label, []).append(run)
     return runs
 
 
@@ -299,10 +306,10 @@ def report(
     runs = _load_runs(folders)
     for group in runs.values():
         for r in group:
-            r["timed"] = r["name"] not in untimed
+            r["timed"] = r["finished"] and r["name"] not in untimed
     lines = [f"# {title}", "", "Validation RMSE (mean over seeds, range in brackets): E in meV/atom, F in meV/Å.", ""]
     head = "| model | seeds | " + " | ".join(f"F @ {e} ep" for e in epochs) + " | "
-    head += " | ".join(f"F @ {m} min" for m in minutes) + " | " + " | ".join(f"E @ {e} ep" for e in epochs)
+    head += " | ".join(f"F @ {m:g} min" for m in minutes) + " | " + " | ".join(f"E @ {e} ep" for e in epochs)
     head += " | F extrapolation | E extrapolation | min/epoch | CPU use | parameters |"
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
     for label, group in runs.items():
@@ -313,11 +320,12 @@ def report(
             _cell([(curve_errors(r["curve"], minutes=m) or {}).get("forces_rmse") for r in timed]) for m in minutes
         ]
         cells += [_cell([(curve_errors(r["curve"], epoch=e) or {}).get("energy_rmse") for r in group]) for e in epochs]
-        cells += [_cell([r["extrapolation"][k] for r in group]) for k in ("forces_rmse", "energy_rmse")]
+        cells += [_cell([r["extrapolation"].get(k) for r in group]) for k in ("forces_rmse", "energy_rmse")]
         per_epoch = [r["curve"][-1]["minutes"] / r["curve"][-1]["epoch"] for r in timed if r["curve"]]
         cells.append(f"{sum(per_epoch) / len(per_epoch):.2f}" if per_epoch else "–")
         cells.append(_cell([100 * r["info"]["cpu_use"] / 2 for r in timed]) + " %")
-        cells.append(f"{group[0]['info'].get('parameters', 0):,}")
+        parameters = group[0]["info"].get("parameters")
+        cells.append(f"{parameters:,}" if parameters else "–")
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "CPU use: CPU seconds of the training process over its wall time, per 2 cores (100 % = both cores "
               "busy with it the whole time; less means other work shared the machine or the run was idle). Wall-time "
@@ -386,9 +394,12 @@ def main(argv: list[str] | None = None) -> int:
     plot.add_argument("--out", type=Path, required=True, help="report path without suffix")
     plot.add_argument("--title", default="Learning curves on AcAc (450/50 split of train_300K)")
     plot.add_argument("--untimed", nargs="*", default=[], help="run folder names whose wall time does not count")
+    plot.add_argument("--epochs", nargs="+", type=int, default=[20, 40, 80], help="epochs of the table")
+    plot.add_argument("--minutes", nargs="+", type=float, default=[20, 40, 60], help="wall times of the table")
     args = parser.parse_args(argv)
     if args.command == "report":
-        print(report(args.folders, args.out, title=args.title, untimed=tuple(args.untimed)))
+        text = report(args.folders, args.out, args.epochs, args.minutes, args.title, tuple(args.untimed))
+        print(text)
         return 0
     import ase.io
 
