@@ -276,7 +276,10 @@ def _load_runs(folders: list[Path]) -> dict[str, list[dict]]:
             info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
         elif (folder / "train" / "metrics.jsonl").is_file():
             curve, extrapolation = read_ours(folder / "train" / "metrics.jsonl"), {}
-            info = {"machine": "stopped before its end", "command": [], "cpu_use": math.nan}
+            log = folder / "output.log"
+            first = log.read_text(encoding="utf-8").split("\n", 1)[0] if log.is_file() else ""
+            command = first[2:].split(" ") if first.startswith("$ ") else []
+            info = {"machine": f"stopped after {len(curve)} epochs", "command": command, "cpu_use": math.nan}
         else:
             raise FileNotFoundError(f"{folder}: neither a finished run (run.json) nor a curve (train/metrics.jsonl)")
         run = {"name": folder.name, "curve": curve, "extrapolation": extrapolation, "info": info, "finished": finished}
@@ -308,9 +311,9 @@ def report(
         for r in group:
             r["timed"] = r["finished"] and r["name"] not in untimed
     lines = [f"# {title}", "", "Validation RMSE (mean over seeds, range in brackets): E in meV/atom, F in meV/Å.", ""]
-    head = "| model | seeds | " + " | ".join(f"F @ {e} ep" for e in epochs) + " | "
-    head += " | ".join(f"F @ {m:g} min" for m in minutes) + " | " + " | ".join(f"E @ {e} ep" for e in epochs)
-    head += " | F extrapolation | E extrapolation | min/epoch | CPU use | parameters |"
+    columns = ["model", "seeds", *(f"F @ {e} ep" for e in epochs), *(f"F @ {m:g} min" for m in minutes)]
+    columns += [*(f"E @ {e} ep" for e in epochs), "F extrapolation", "E extrapolation", "min/epoch", "CPU use"]
+    head = "| " + " | ".join([*columns, "parameters"]) + " |"
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
     for label, group in runs.items():
         cells = [label, str(len(group))]
@@ -323,7 +326,8 @@ def report(
         cells += [_cell([r["extrapolation"].get(k) for r in group]) for k in ("forces_rmse", "energy_rmse")]
         per_epoch = [r["curve"][-1]["minutes"] / r["curve"][-1]["epoch"] for r in timed if r["curve"]]
         cells.append(f"{sum(per_epoch) / len(per_epoch):.2f}" if per_epoch else "–")
-        cells.append(_cell([100 * r["info"]["cpu_use"] / 2 for r in timed]) + " %")
+        cpu = _cell([100 * r["info"]["cpu_use"] / 2 for r in timed])
+        cells.append(cpu if cpu == "–" else cpu + " %")
         parameters = group[0]["info"].get("parameters")
         cells.append(f"{parameters:,}" if parameters else "–")
         lines.append("| " + " | ".join(cells) + " |")
@@ -395,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     plot.add_argument("--title", default="Learning curves on AcAc (450/50 split of train_300K)")
     plot.add_argument("--untimed", nargs="*", default=[], help="run folder names whose wall time does not count")
     plot.add_argument("--epochs", nargs="+", type=int, default=[20, 40, 80], help="epochs of the table")
-    plot.add_argument("--minutes", nargs="+", type=float, default=[20, 40, 60], help="wall times of the table")
+    plot.add_argument("--minutes", nargs="*", type=float, default=[20, 40, 60], help="wall times of the table")
     args = parser.parse_args(argv)
     if args.command == "report":
         text = report(args.folders, args.out, args.epochs, args.minutes, args.title, tuple(args.untimed))
