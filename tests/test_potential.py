@@ -101,11 +101,11 @@ def test_batch_equals_single_structures():
         assert torch.allclose(together["stress"][k], alone["stress"][0], atol=1e-10)
 
 
-@pytest.mark.parametrize("options", [{"residual_first": True}, {"residual_first": False}])
+@pytest.mark.parametrize("options", [{"residual_first": True}, {"residual_first": False, "energy_offset": False}])
 def test_isolated_atom_energy_is_e0_plus_one_body_term(options):
     """An atom without neighbours gets a constant per element (its messages vanish), zero force, and the same energy
-    when it sits far away from a molecule in the same structure. Without the first layer's skip connection that
-    constant is E0 + shift (the readouts of zero features vanish)."""
+    when it sits far away from a molecule in the same structure. Without the first layer's skip connection and the
+    energy offsets that constant is E0 + shift (the readouts of zero features vanish)."""
     from ase import Atoms
 
     model = tiny_model(**options)
@@ -133,11 +133,13 @@ def test_float32_close_to_float64():
 
 
 def test_training_graph_is_differentiable_twice():
-    """training=True keeps the graph of the forces: a force loss has gradients for every parameter."""
+    """training=True keeps the graph of the forces: a force loss has gradients for every parameter but the per-element
+    energy offsets (constants, which no force depends on)."""
     model = tiny_model()
     out = model(batch_graphs([graph_of(molecule())]), training=True)
     (out["forces"] ** 2).sum().backward()
     grads = {name: p.grad for name, p in model.named_parameters()}
+    assert grads.pop("energy_offset") is None
     assert all(g is not None for g in grads.values())
     assert sum(float(g.abs().sum()) for g in grads.values()) > 0
 

@@ -30,6 +30,7 @@ MODEL_OPTIONS = (
     "selfmix",
     "convolution",
     "many_body",
+    "energy_offset",
     "residual_first",
 )
 SETTINGS = (
@@ -127,6 +128,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--many_body", choices=["per_degree", "coupled"], default="per_degree",
         help="per_degree (default): per-degree weights of each factor; coupled: a weight per coupling (slower)",
     )  # fmt: skip
+    model.add_argument(
+        "--energy_offset", action=bool_flag, default=True, help="a learnable energy per element (default: on)"
+    )
     model.add_argument(
         "--residual_first", action=bool_flag, default=False,
         help="skip connection in the first layer too, as mace_run_train's default (default: off, the MACE paper's)",

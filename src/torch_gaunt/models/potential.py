@@ -2,12 +2,13 @@ r"""The Gaunt-MACE potential: MACE's architecture with Gaunt products for messag
 
 .. math::
 
-    E = \sum_i \Big( E_0[z_i] + \text{scale} \cdot \sum_t e_i^{(t)} + \text{shift} \Big),
+    E = \sum_i \Big( E_0[z_i] + \text{scale} \cdot \big(b[z_i] + \sum_t e_i^{(t)}\big) + \text{shift} \Big),
 
-where ``e_i^(t)`` is the readout of layer ``t`` (linear on every layer but the last, an MLP on the last). An atom
-without neighbours has zero messages; its energy is a constant per element (``E_0[z_i] + shift`` when the first
-layer has no skip connection, as by default), the model's one-body term, which keeps the energy smooth as the last
-neighbour leaves the cutoff.
+where ``e_i^(t)`` is the readout of layer ``t`` (linear on every layer but the last, an MLP on the last) and ``b``
+a learnable energy per element (``energy_offset``, zero at the start; it lets the energy find its level in the
+first steps instead of through the features). An atom without neighbours has zero messages; its energy is a
+constant per element (``E_0[z_i] + scale · b[z_i] + shift`` when the first layer has no skip connection, as by
+default), the model's one-body term, which keeps the energy smooth as the last neighbour leaves the cutoff.
 Forces are ``-dE/dr`` and, for periodic cells, the virial is ``-dE/dε`` for a symmetric strain ``ε`` applied
 to positions and cell; stress ``= -virial / V`` (ASE's sign: ``(1/V) dE/dε``).
 """
@@ -53,6 +54,7 @@ class GauntMACE(torch.nn.Module):
         self.register_buffer("scale", torch.tensor(float(config.scale), dtype=torch.float64))
         self.register_buffer("shift", torch.tensor(float(config.shift), dtype=torch.float64))
         self.embedding = torch.nn.Parameter(torch.randn(Z, C))
+        self.energy_offset = torch.nn.Parameter(torch.zeros(Z)) if config.energy_offset else None
         self.radial = RadialEmbedding(config.r_max, config.num_radial_basis, config.num_cutoff_basis)
         self.interactions = torch.nn.ModuleList()
         self.products = torch.nn.ModuleList()
@@ -109,12 +111,14 @@ class GauntMACE(torch.nn.Module):
             message, skip = conv(x, one_hot, edge_vectors, edge_index)
             x = selfmix(product(message, one_hot, skip))
             interaction = interaction + readout(x)
+        if self.energy_offset is not None:
+            interaction = interaction + self.energy_offset.to(dtype)[species]
         return self.e0s.to(dtype)[species] + self.scale.to(dtype) * interaction + self.shift.to(dtype)
 
     def weight_decay_parameters(self) -> list[str]:
         """The names of the parameters that weight decay applies to, as MACE chooses them: the linear map after
         each convolution and the product bases (with the Selfmix blocks); not the embedding, radial MLPs,
-        skip connections or readouts."""
+        skip connections, readouts or energy offsets."""
         names = []
         for name, _ in self.named_parameters():
             if name.startswith(("products.", "selfmix.")) or (name.startswith("interactions.") and ".linear." in name):

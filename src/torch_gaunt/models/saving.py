@@ -20,7 +20,7 @@ from .potential import GauntMACE
 __all__ = ["save_model", "load_model", "FORMAT_VERSION"]
 
 FORMAT = "torch-gaunt-model"
-FORMAT_VERSION = 2  # 2 (0.2): per-path convolution, coupled many-body, normalised radial MLP, first-layer skip option
+FORMAT_VERSION = 2  # 2 (0.2): per-path convolution, coupled many-body, normalised radial MLP, energy offsets, first-layer skip option
 
 
 def save_model(path: str | os.PathLike, model: GauntMACE, extra: dict | None = None) -> Path:
