@@ -351,27 +351,29 @@ def _plot(runs: dict[str, list[dict]], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharey="row")
+    timed = any(r["timed"] for group in runs.values() for r in group)  # no clock that counts: epochs only
+    ncols = 2 if timed else 1
+    fig, axes = plt.subplots(2, ncols, figsize=(11 if timed else 7.5, 8), sharey="row", squeeze=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for k, (label, group) in enumerate(runs.items()):
         for j, r in enumerate(group):
             c = r["curve"]
             for row, key in enumerate(("forces_rmse", "energy_rmse")):
                 y = [p[key] for p in c]
-                for col, x in enumerate(([p["epoch"] for p in c], [p["minutes"] for p in c])):
+                for col, x in enumerate(([p["epoch"] for p in c], [p["minutes"] for p in c])[:ncols]):
                     if col == 1 and not r["timed"]:
                         continue
                     axes[row, col].plot(x, y, color=colours[k % len(colours)], alpha=0.85, lw=1.2,
                                         label=label if j == 0 else None)  # fmt: skip
     for row, name in enumerate(("valid F RMSE (meV/Å)", "valid E RMSE (meV/atom)")):
-        for col, xlabel in enumerate(("epoch", "wall time (min)")):
+        for col, xlabel in enumerate(("epoch", "wall time (min)")[:ncols]):
             ax = axes[row, col]
             ax.set_yscale("log")
             ax.set_xlabel(xlabel)
             ax.set_ylabel(name)
             ax.grid(True, which="both", alpha=0.3)
     axes[0, 0].legend()
-    fig.suptitle(title)
+    fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     plt.close(fig)
