@@ -30,14 +30,15 @@ class ModelConfig:
             Gaunt product) or ``"per_path"`` (a radial weight and a message slot per path, as MACE; a few per cent
             better per epoch on AcAc, 1.4x slower per step).
         many_body: ``"per_degree"`` (per-degree weights of each factor, multiplied) or ``"coupled"`` (a free weight
-            per coupling of the product basis: no better per epoch on AcAc and 3-4x slower, see docs/potential.md).
+            per coupling of the product basis: no better per epoch on AcAc and about 2x slower per epoch, see
+            docs/potential.md).
         energy_offset: a learnable energy per element, added to every atom's interaction energy before ``scale``
             (zero at the start); without it and without the first layer's skip connection the energy error stays
             above 100 meV/atom for the first epochs on AcAc (docs/potential.md).
         residual_first: the first layer has an element-dependent skip connection from the embedding, like the
             others (``mace_run_train``'s default ``RealAgnosticResidualInteractionBlock``); False (default): its
             message goes through an element-dependent linear map instead (``RealAgnosticInteractionBlock``, the MACE
-            paper's), which learned 12-16 % faster per epoch on AcAc (docs/potential.md).
+            paper's), whose force error on AcAc was 4-16 % lower at epochs 10-80 (docs/potential.md).
         e0s: isolated-atom energies in eV, one per element of ``atomic_numbers``.
         avg_num_neighbors: the message sums are divided by this (computed on the training set).
         scale, shift: per-atom interaction energy ``scale · e_i + shift`` (MACE's ScaleShift).
