@@ -91,3 +91,26 @@ def test_curves_report_and_errors(tmp_path):
     assert "| ours | 2 | 55 (50-60) | 27.5 (25-30) | 50 | 2.5 (2.5-2.5) |" in text  # the untimed seed has no clock
     assert "| mace | 2 | 82.5 (75-90) |" in text
     assert (tmp_path / "out" / "acac.png").stat().st_size > 10_000 and (tmp_path / "out" / "acac.json").is_file()
+
+
+def test_report_reads_stopped_runs(tmp_path):
+    """A run stopped before its end has no run.json: its curve comes from our metrics.jsonl or MACE's results file,
+    its command from the first line of output.log; it has no extrapolation errors and no clock that counts."""
+    ours = tmp_path / "ours_seed1"
+    (ours / "train").mkdir(parents=True)
+    rows = [{"epoch": k, "energy_rmse": 1.0, "forces_rmse": 40.0 - k, "time": 30.0 * (k + 1)} for k in range(3)]
+    (ours / "train" / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (ours / "output.log").write_text("$ python -m torch_gaunt.cli train --seed=1\nepoch 0\n")
+    mace = tmp_path / "mace_seed1"
+    (mace / "results").mkdir(parents=True)
+    records = [{"mode": "eval", "epoch": None, "wall": 0.0, "rmse_e_per_atom": 1.0, "rmse_f": 1.0}]
+    records += [{"mode": "eval", "epoch": k, "wall": 60.0 * (k + 1), "rmse_e_per_atom": 0.002, "rmse_f": 0.05}
+                for k in range(2)]  # fmt: skip
+    (mace / "results" / "mace_run-1_train.txt").write_text("".join(json.dumps(r) + "\n" for r in records))
+    text = report([ours, mace], tmp_path / "out" / "stopped", epochs=(2, 3), minutes=(1,))
+    assert "| ours | 1 | 39 | 38 | – | 1 | 1 | – | – | – | – |" in text
+    assert "| mace | 1 | 50 | – | – | 2 | – |" in text
+    assert "`ours_seed1`: stopped after 3 epochs; `torch_gaunt.cli train --seed=1`" in text
+    assert "`mace_seed1`: stopped after 2 epochs" in text
+    with pytest.raises(FileNotFoundError, match="neither a finished run"):
+        report([tmp_path / "out"], tmp_path / "out" / "nothing")

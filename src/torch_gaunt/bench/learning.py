@@ -264,8 +264,8 @@ def curve_errors(curve: list[dict], epoch: int | None = None, minutes: float | N
 def _load_runs(folders: list[Path]) -> dict[str, list[dict]]:
     """``{label: [run, ...]}`` where each run has ``curve``, ``extrapolation``, ``info``, ``name`` and ``finished``.
 
-    A run of ours that was stopped before its end (``run.json`` missing) still has the curve of the epochs it did,
-    from its ``metrics.jsonl``; it has no extrapolation errors and no clock that counts."""
+    A run that was stopped before its end (``run.json`` missing) still has the curve of the epochs it did, from
+    its ``metrics.jsonl`` (ours) or MACE's results file; it has no extrapolation errors and no clock that counts."""
     runs: dict[str, list[dict]] = {}
     for folder in folders:
         label = folder.name.rsplit("_seed", 1)[0]
@@ -274,14 +274,18 @@ def _load_runs(folders: list[Path]) -> dict[str, list[dict]]:
             curve = json.loads((folder / "curve.json").read_text(encoding="utf-8"))
             extrapolation = json.loads((folder / "extrapolation.json").read_text(encoding="utf-8"))
             info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-        elif (folder / "train" / "metrics.jsonl").is_file():
-            curve, extrapolation = read_ours(folder / "train" / "metrics.jsonl"), {}
+        elif (folder / "train" / "metrics.jsonl").is_file() or list(folder.glob("results/*_train.txt")):
+            ours = folder / "train" / "metrics.jsonl"
+            curve = read_ours(ours) if ours.is_file() else read_mace(next(folder.glob("results/*_train.txt")))
+            extrapolation = {}
             log = folder / "output.log"
             first = log.read_text(encoding="utf-8").split("\n", 1)[0] if log.is_file() else ""
             command = first[2:].split(" ") if first.startswith("$ ") else []
             info = {"machine": f"stopped after {len(curve)} epochs", "command": command, "cpu_use": math.nan}
         else:
-            raise FileNotFoundError(f"{folder}: neither a finished run (run.json) nor a curve (train/metrics.jsonl)")
+            raise FileNotFoundError(
+                f"{folder}: neither a finished run (run.json) nor a curve (train/metrics.jsonl, results/*_train.txt)"
+            )
         run = {"name": folder.name, "curve": curve, "extrapolation": extrapolation, "info": info, "finished": finished}
         runs.setdefault(label, []).append(run)
     return runs
