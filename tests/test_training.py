@@ -31,14 +31,19 @@ TINY = [
 ]  # fmt: skip
 
 
-def test_training_lowers_the_loss(tmp_path):
-    data = prepare_data(DEMO, 4.0, max_train=20, log=lambda line: None)
+def _demo_model(max_train: int, channels: int, radial: int):
+    """The demo data (``max_train`` structures) and a small float64 model for it."""
+    data = prepare_data(DEMO, 4.0, max_train=max_train, log=lambda line: None)
     torch.manual_seed(0)
     config = ModelConfig(
-        atomic_numbers=data.atomic_numbers, r_max=4.0, num_channels=8, max_ell=2, correlation=2, radial_mlp=[16],
-        e0s=[data.e0s[z] for z in data.atomic_numbers], avg_num_neighbors=8.0, shift=-4.86,
+        atomic_numbers=data.atomic_numbers, r_max=4.0, num_channels=channels, max_ell=2, correlation=2,
+        radial_mlp=[radial], e0s=[data.e0s[z] for z in data.atomic_numbers], avg_num_neighbors=8.0, shift=-4.86,
     )  # fmt: skip
-    model = GauntMACE(config).double()
+    return data, GauntMACE(config).double()
+
+
+def test_training_lowers_the_loss(tmp_path):
+    data, model = _demo_model(max_train=20, channels=8, radial=16)
     settings = TrainingSettings(max_num_epochs=4, batch_size=2, lr=0.02)
     result = train(model, data.graphs["train"], data.graphs["valid"], settings, tmp_path, log=lambda line: None,
                    progress=False)  # fmt: skip
@@ -65,13 +70,7 @@ def test_second_stage_lr_and_weight_decay_groups_follow_mace(tmp_path):
 
     from torch_gaunt.atoms import parameter_groups
 
-    data = prepare_data(DEMO, 4.0, max_train=10, log=lambda line: None)
-    torch.manual_seed(0)
-    config = ModelConfig(
-        atomic_numbers=data.atomic_numbers, r_max=4.0, num_channels=4, max_ell=2, correlation=2, radial_mlp=[8],
-        e0s=[data.e0s[z] for z in data.atomic_numbers], avg_num_neighbors=8.0, shift=-4.86,
-    )  # fmt: skip
-    model = GauntMACE(config).double()
+    data, model = _demo_model(max_train=10, channels=4, radial=8)
     settings = TrainingSettings(max_num_epochs=4, batch_size=5, lr=0.02, swa=True, start_swa=2, swa_lr=3e-3)
     result = train(model, data.graphs["train"], data.graphs["valid"], settings, tmp_path, log=lambda line: None,
                    progress=False)  # fmt: skip
