@@ -28,7 +28,7 @@ class ModelConfig:
         selfmix: add a Gaunt self-interaction (``x + Linear(x ⊗ x)``) after each layer (the Gaunt paper's Selfmix).
         convolution: ``"gaunt"`` (default: a radial weight per degree of the edge harmonics, paths summed by one
             Gaunt product) or ``"per_path"`` (a radial weight and a message slot per path, as MACE; a few per cent
-            better per epoch on AcAc, 1.4x slower per step).
+            better per epoch on AcAc, 1.3-1.7x slower per training step).
         many_body: ``"per_degree"`` (per-degree weights of each factor, multiplied) or ``"coupled"`` (a free weight
             per coupling of the product basis: no better per epoch on AcAc and about 2x slower per epoch, see
             docs/potential.md).
