@@ -270,13 +270,13 @@ def _load_runs(folders: list[Path]) -> dict[str, list[dict]]:
     for folder in folders:
         label = folder.name.rsplit("_seed", 1)[0]
         finished = (folder / "run.json").is_file()
+        ours, mace = folder / "train" / "metrics.jsonl", sorted(folder.glob("results/*_train.txt"))
         if finished:
             curve = json.loads((folder / "curve.json").read_text(encoding="utf-8"))
             extrapolation = json.loads((folder / "extrapolation.json").read_text(encoding="utf-8"))
             info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-        elif (folder / "train" / "metrics.jsonl").is_file() or list(folder.glob("results/*_train.txt")):
-            ours = folder / "train" / "metrics.jsonl"
-            curve = read_ours(ours) if ours.is_file() else read_mace(next(folder.glob("results/*_train.txt")))
+        elif ours.is_file() or mace:
+            curve = read_ours(ours) if ours.is_file() else read_mace(mace[0])
             extrapolation = {}
             log = folder / "output.log"
             first = log.read_text(encoding="utf-8").split("\n", 1)[0] if log.is_file() else ""
