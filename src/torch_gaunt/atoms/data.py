@@ -167,6 +167,8 @@ def configurations_from_frames(frames: list[ase.Atoms], keys: Keys, name: str) -
 def read_frames(path: str | os.PathLike, index: str = ":") -> list[ase.Atoms]:
     """``ase.io.read(path, index)`` as a list, with clear errors for a missing, unreadable or empty file."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: a folder, expected a structure file")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     try:

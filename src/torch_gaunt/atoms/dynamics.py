@@ -26,6 +26,7 @@ from ase.md.velocitydistribution import Stationary, ZeroRotation
 from ase.md.verlet import VelocityVerlet
 
 from .._checks import check_int
+from .._progress import progress_bar
 
 try:  # ASE >= 3.27
     from ase.md.velocitydistribution import thermalize_momenta as thermalize
@@ -185,11 +186,7 @@ def run_md(
         _append_frame(trajectory, atoms)
         _append(log, json.dumps(row) + "\n")
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=settings.steps, desc=f"MD {settings.ensemble.upper()}", unit="step")
+    bar = progress_bar(total=settings.steps, desc=f"MD {settings.ensemble.upper()}", unit="step") if progress else None
     record()
     done = 0
     while done < settings.steps:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._progress import progress_bar
 from ..models import AtomicGraph, GauntMACE, batch_graphs
 
 __all__ = ["Predictions", "predict", "errors", "format_errors", "iterate_batches", "shuffled_chunks"]
@@ -59,9 +60,7 @@ def predict(
     energy, forces, stress, node_energy, total = [], [], [], [], 0.0
     batches = iterate_batches(graphs, batch_size)
     if progress:
-        from tqdm.auto import tqdm
-
-        batches = tqdm(batches, total=-(-len(graphs) // batch_size), desc="predict", leave=False)
+        batches = progress_bar(batches, total=-(-len(graphs) // batch_size), desc="predict", leave=False)
     for chunk, batch in batches:
         batch = batch.to(param.device, param.dtype)
         out = model(batch, compute_forces=True, compute_stress=compute_stress)

@@ -21,6 +21,7 @@ import torch
 
 from .._checks import check_int
 from .._io import atomic_write, atomic_write_text
+from .._progress import progress_bar
 from ..models import AtomicGraph, GauntMACE, batch_graphs
 from . import distributed
 from .evaluation import Predictions, predict, shuffled_chunks
@@ -236,9 +237,7 @@ def train(
         generator = torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
         chunks = shuffled_chunks(len(train_graphs), settings.batch_size, generator)
         if progress and distributed.is_main():
-            from tqdm.auto import tqdm
-
-            chunks = tqdm(
+            chunks = progress_bar(
                 chunks, total=-(-len(train_graphs) // settings.batch_size), desc=f"epoch {epoch}", leave=False
             )
         train_loss, seen = 0.0, 0

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .._progress import progress_bar
+
 NOISE_THRESHOLD = 0.3
 """Relative spread ``(max - min) / median`` over rounds above which a measurement is flagged as noisy. On a quiet
 2-core machine our rounds agree to 5-15 %."""
@@ -267,9 +269,5 @@ def busy_warning(window: float = 0.5) -> str | None:
 
 
 def progress(iterable, desc: str, total: int | None = None):
-    """A tqdm progress bar on stderr when tqdm is installed, else the plain iterable."""
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return iterable
-    return tqdm(iterable, desc=desc, total=total, leave=False)
+    """A progress bar over ``iterable`` while stderr is a terminal (:func:`torch_gaunt._progress.progress_bar`)."""
+    return progress_bar(iterable, desc=desc, total=total, leave=False)

@@ -14,6 +14,7 @@ import torch
 
 from .._checks import FLOAT_DTYPES
 from ..bench.variants import VARIANTS
+from ._arguments import device
 
 DTYPES = FLOAT_DTYPES
 MACE_PYTHON = Path(".venv-mace/bin/python")
@@ -155,7 +156,7 @@ def add_parser(commands, name: str) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         usage="torch-gaunt bench [BENCHMARK] [options]",
     )
-    ops = bench.add_subparsers(dest="op", metavar="BENCHMARK", help=argparse.SUPPRESS)
+    ops = bench.add_subparsers(dest="op", metavar="BENCHMARK", help=argparse.SUPPRESS, prog="torch-gaunt bench")
     tp = ops.add_parser("tp", description=BENCHMARKS["tp"])
     tp.add_argument("--lmax", type=int, nargs="+", help="degrees of the 256 x 16 protocol (default 1..10, then 12..32)")
     tp.add_argument("--quick", action="store_true", help="a short run: L = 1, 2, 4, 6 and 8, 16")
@@ -204,5 +205,5 @@ def add_parser(commands, name: str) -> None:
             help="keep glibc's default malloc thresholds (see torch_gaunt.utils.tune_cpu_allocator)",
         )  # fmt: skip
         p.add_argument("--dtype", choices=list(DTYPES), default="float32")
-        p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+        p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", type=device)
         p.add_argument("--out", help="report folder (default runs/bench/<date-time>; '' to write nothing)")

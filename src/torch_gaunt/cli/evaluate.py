@@ -11,6 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ._arguments import device
+
 
 def add_parser(commands, name: str) -> argparse.ArgumentParser:
     parser = commands.add_parser(
@@ -22,7 +24,7 @@ def add_parser(commands, name: str) -> argparse.ArgumentParser:
     parser.add_argument("--output", required=True, help="extxyz file to write")
     parser.add_argument("--info_prefix", default="gaunt_", help="prefix of the predicted keys (default: gaunt_)")
     parser.add_argument("--batch_size", type=int, default=16)
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", type=device)
     parser.add_argument("--default_dtype", default=None, choices=["float64", "float32"], help="default: the model's")
     parser.add_argument("--energy_key", default="energy", help="reference energy key, for the error table")
     parser.add_argument("--forces_key", default="forces")

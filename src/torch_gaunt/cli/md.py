@@ -12,6 +12,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ._arguments import device
+
 
 def add_parser(commands, name: str) -> argparse.ArgumentParser:
     parser = commands.add_parser(
@@ -29,7 +31,7 @@ def add_parser(commands, name: str) -> argparse.ArgumentParser:
     parser.add_argument("--interval", type=int, default=10, help="steps between frames and log lines")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skin", type=float, default=0.5, help="neighbour-list skin in Å (0: rebuild every step)")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", type=device)
     parser.add_argument("--default_dtype", default=None, choices=["float64", "float32"], help="default: the model's")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
     parser.set_defaults(run=run)
@@ -37,10 +39,9 @@ def add_parser(commands, name: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
-    import ase.io
-
     from .._io import atomic_write_text
     from ..atoms import GauntCalculator, MDSettings, run_md
+    from ..atoms.data import read_frames
     from ..atoms.plots import plot_md
 
     settings = MDSettings(
@@ -48,8 +49,9 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         friction=args.friction, seed=args.seed, interval=args.interval,
     )  # fmt: skip
     settings.check()
-    atoms = ase.io.read(args.structure, index=0)
+    atoms = read_frames(args.structure, index="0")[0]
     atoms.calc = GauntCalculator(args.model, device=args.device, dtype=args.default_dtype, skin=args.skin)
+    atoms.calc.graph(atoms)  # an element the model does not know fails here, before the MD starts
     trajectory = Path(args.trajectory)
     log = trajectory.with_suffix(".log.jsonl")
     summary = run_md(atoms, settings, trajectory, log=log, progress=args.progress)

@@ -15,6 +15,8 @@ import shlex
 import time
 from pathlib import Path
 
+from ._arguments import device
+
 DEMO_DATA = Path(__file__).resolve().parents[1] / "atoms" / "demo" / "acac_300K_demo.xyz"
 
 MODEL_OPTIONS = (
@@ -81,7 +83,7 @@ def add_parser(commands, name: str) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(parser)
-    parser.set_defaults(run=run, parser=parser)
+    parser.set_defaults(run=run)
     return parser
 
 
@@ -169,7 +171,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     opt.add_argument("--patience", type=int, default=2048, help="early stopping: epochs without a better valid loss")
     opt.add_argument("--clip_grad", type=float, default=10.0, help="gradient norm clip (0: none)")
     opt.add_argument("--seed", type=int, default=123)
-    opt.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    opt.add_argument("--device", default="cpu", type=device, help="cpu, cuda, cuda:1, ...")
     opt.add_argument(
         "--distributed", action=bool_flag, default=False,
         help="data-parallel over the processes torchrun starts (gloo on CPU, nccl on CUDA, one GPU per process); "
@@ -192,7 +194,10 @@ def resolve_options(parser: argparse.ArgumentParser, argv: list[str]) -> argpars
         path = Path(args.config)
         if not path.is_file():
             parser.error(f"--config: {path} does not exist")
-        presets = yaml.safe_load(path.read_text()) or {}
+        try:
+            presets = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as error:
+            parser.error(f"--config: {path} is not valid YAML ({' '.join(str(error).split())})")
         if not isinstance(presets, dict):
             parser.error(f"--config: {path} must hold a mapping of option names to values")
         known = {a.dest for a in parser._actions}
@@ -219,21 +224,22 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
 
     dtype = parse_dtype(args.default_dtype)
     if args.distributed:
-        args.device = distributed.init_from_environment(args.device)
+        try:
+            args.device = distributed.init_from_environment(args.device)
+        except RuntimeError as error:  # not launched by torchrun, or the process group did not form
+            args.parser.error(str(error))
     main = distributed.is_main()
     run_dir = Path(args.work_dir) / args.name
     if args.demo and not args.resume and (run_dir / "checkpoint.pt").exists():
         run_dir = Path(args.work_dir) / distributed.broadcast(f"{args.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     if (run_dir / "checkpoint.pt").exists() and not args.resume:
-        raise SystemExit(
-            f"error: {run_dir} already holds a training run; pass --resume to continue it, or choose another --name"
+        args.parser.error(
+            f"{run_dir} already holds a training run; pass --resume to continue it, or choose another --name"
         )
     try:
         radial = ast.literal_eval(args.radial_MLP) if isinstance(args.radial_MLP, str) else list(args.radial_MLP)
     except (ValueError, SyntaxError):
-        raise SystemExit(
-            f"error: --radial_MLP: expected a list such as '[64, 64, 64]', got {args.radial_MLP!r}"
-        ) from None
+        args.parser.error(f"--radial_MLP: expected a list such as '[64, 64, 64]', got {args.radial_MLP!r}")
     keys = atoms.Keys(args.energy_key, args.forces_key, args.stress_key, args.virials_key)
     command = "torch-gaunt " + shlex.join(argv)
     log = run_logger(run_dir / "log.txt")

@@ -48,7 +48,9 @@ def read_model_file(path: str | os.PathLike) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise ValueError(f"model file: {path} is not a torch-gaunt model file ({error})") from None
+        raise ValueError(
+            f"model file: {path} is not a torch-gaunt model file (torch.load could not read it: {type(error).__name__})"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"model file: {path} is not a torch-gaunt model file (no '{FORMAT}' header)")
     if payload.get("format_version") != FORMAT_VERSION:
