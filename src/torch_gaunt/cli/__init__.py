@@ -1,5 +1,5 @@
-"""The ``torch-gaunt`` command: one module per subcommand (``train``, ``evaluate``, ``md``, ``export``,
-``bench``, ``expressivity``).
+"""The ``torch-gaunt`` command: one module per subcommand (``train``, ``evaluate``, ``md``, ``lammps``,
+``export``, ``bench``, ``expressivity``).
 
 ``torch-gaunt`` alone prints this help; ``torch-gaunt bench --help`` lists the benchmarks.
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bench, evaluate, export, expressivity, md, train
+from . import bench, evaluate, export, expressivity, lammps, md, train
 
 __all__ = ["main", "build_parser", "Parser", "USER_ERRORS"]
 
@@ -21,6 +21,7 @@ SUBCOMMANDS = {
     "train": train,
     "evaluate": evaluate,
     "md": md,
+    "lammps": lammps,
     "export": export,
     "bench": bench,
     "expressivity": expressivity,
