@@ -9,7 +9,7 @@ from ase.md.verlet import VelocityVerlet
 
 from atoms_helpers import molecule, tiny_model
 from torch_gaunt.atoms import GauntCalculator
-from torch_gaunt.atoms.lammps import FIX_LINE, attach_model, lammps_cell, open_lammps, run_script
+from torch_gaunt.atoms.lammps import FIX_LINE, attach_model, lammps_cell, open_lammps, run_script, structure_commands
 from torch_gaunt.cli import main
 
 ELEMENTS = ["H", "C", "O", "Cu"]  # tiny_model's elements, as LAMMPS types 1-4
@@ -32,21 +32,7 @@ def _triclinic_cell() -> Atoms:
 
 
 def _lammps_commands(atoms: Atoms) -> list[str]:
-    """LAMMPS commands that build ``atoms`` exactly (positions as repr'd doubles), types in ELEMENTS' order."""
-    from ase.data import atomic_masses
-
-    if atoms.pbc.all():
-        (lx, _, _), (xy, ly, _), (xz, yz, lz) = atoms.cell.array
-        box = [f"region box prism 0 {float(lx)!r} 0 {float(ly)!r} 0 {float(lz)!r} {float(xy)!r} {float(xz)!r} {float(yz)!r}", "boundary p p p"]
-    else:
-        box = ["region box block -20 20 -20 20 -20 20", "boundary f f f"]
-    commands = ["units metal", "atom_style atomic", box[1], box[0], f"create_box {len(ELEMENTS)} box"]
-    for t, symbol in enumerate(ELEMENTS, start=1):
-        commands.append(f"mass {t} {float(atomic_masses[Atoms(symbol).numbers[0]])!r}")
-    for number, (x, y, z) in zip(atoms.numbers, atoms.positions):
-        t = ELEMENTS.index(Atoms(numbers=[number]).get_chemical_symbols()[0]) + 1
-        commands.append(f"create_atoms {t} single {float(x)!r} {float(y)!r} {float(z)!r} remap yes")
-    return commands
+    return structure_commands(atoms, ELEMENTS, half_box=20.0)
 
 
 def _lammps(atoms: Atoms, model, elements=ELEMENTS):

@@ -32,7 +32,7 @@ from ase.data import atomic_masses, chemical_symbols
 
 from .calculator import GauntCalculator
 
-__all__ = ["open_lammps", "attach_model", "run_script", "LammpsModel", "lammps_cell", "FIX_LINE"]
+__all__ = ["open_lammps", "attach_model", "run_script", "LammpsModel", "lammps_cell", "structure_commands", "FIX_LINE"]
 
 FIX_LINE = "fix gaunt all external pf/callback 1 1"
 """The line an input script needs: a ``fix external`` whose callback is the model."""
@@ -63,6 +63,39 @@ def lammps_cell(lmp) -> tuple[np.ndarray, np.ndarray]:
     lx, ly, lz = (hi[k] - lo[k] for k in range(3))
     cell = np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
     return cell, np.array(periodicity, dtype=bool)
+
+
+def structure_commands(atoms: ase.Atoms, elements: Sequence[str], half_box: float = 30.0) -> list[str]:
+    """LAMMPS commands (``units metal`` to ``create_atoms``) that build ``atoms`` exactly: positions and box as
+    ``repr`` of their doubles, LAMMPS type ``t`` for ``elements[t - 1]``, masses from ASE.
+
+    A periodic cell must be lower triangular (LAMMPS's restricted triclinic frame; ``atoms.cell.standard_form()``
+    gives one); a structure with no periodic direction goes into a fixed box from ``-half_box`` to ``half_box`` Å.
+    """
+    elements = list(elements)
+    symbols = atoms.get_chemical_symbols()
+    missing = sorted(set(symbols) - set(elements))
+    if missing:
+        raise ValueError(f"elements: {missing} of the structure are not in {elements}")
+    if atoms.pbc.all():
+        cell = atoms.cell.array
+        if np.abs(cell[np.triu_indices(3, 1)]).max() > 0:
+            raise ValueError("atoms: LAMMPS needs a lower-triangular cell; use atoms.cell.standard_form()")
+        (lx, _, _), (xy, ly, _), (xz, yz, lz) = cell.tolist()
+        box = ["boundary p p p", f"region box prism 0 {lx!r} 0 {ly!r} 0 {lz!r} {xy!r} {xz!r} {yz!r}"]
+    elif not atoms.pbc.any():
+        box = [
+            "boundary f f f",
+            f"region box block {-half_box} {half_box} {-half_box} {half_box} {-half_box} {half_box}",
+        ]
+    else:
+        raise ValueError(f"atoms: pbc {atoms.pbc.tolist()}: expected all periodic or none")
+    commands = ["units metal", "atom_style atomic", *box, f"create_box {len(elements)} box"]
+    for t, symbol in enumerate(elements, start=1):
+        commands.append(f"mass {t} {float(atomic_masses[chemical_symbols.index(symbol)])!r}")
+    for symbol, (x, y, z) in zip(symbols, atoms.positions.tolist()):
+        commands.append(f"create_atoms {elements.index(symbol) + 1} single {x!r} {y!r} {z!r} remap yes")
+    return commands
 
 
 def _elements_from_masses(masses: np.ndarray) -> list[str]:
@@ -171,13 +204,16 @@ def attach_model(
         elements: the element of each LAMMPS type, type 1 first; None: from the types' masses.
         device, dtype, skin: as for :class:`~torch_gaunt.atoms.GauntCalculator` (a model file or module only).
 
-    Also switches on ``fix_modify fix_id energy yes virial yes``. Returns the callback (its ``calls`` counts the
+    Also switches on ``fix_modify fix_id energy yes virial yes`` and sets ``comm_modify cutoff`` to the model's
+    cutoff (without a pair style LAMMPS would warn that its communication cutoff is 0). Returns the callback (its ``calls`` counts the
     model's evaluations).
     """
     calculator = model if isinstance(model, GauntCalculator) else GauntCalculator(model, device, dtype, skin)
     callback = LammpsModel(lmp, fix_id, calculator, elements)
     lmp.set_fix_external_callback(fix_id, callback)
     lmp.command(f"fix_modify {fix_id} energy yes virial yes")
+    # the model builds its own neighbour lists; this only keeps LAMMPS from warning that forces may be wrong
+    lmp.command(f"comm_modify cutoff {calculator.r_max + 1.0!r}")
     return callback
 
 

@@ -30,7 +30,7 @@ try:
     from torch_sim.models.interface import ModelInterface
 except ImportError as error:  # pragma: no cover - the message is the point
     raise ImportError(
-        f"torch-sim is not installed ({error}); pip install \"torch-gaunt[torchsim]\" (torch-sim-atomistic)"
+        f'torch-sim is not installed ({error}); pip install "torch-gaunt[torchsim]" (torch-sim-atomistic)'
     ) from None
 
 __all__ = ["GauntTorchSimModel"]
