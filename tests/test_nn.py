@@ -22,7 +22,7 @@ from torch_gaunt.nn import (
     SplineBasis,
     normalize2mom,
 )
-from torch_gaunt.products import gaunt_tensor_product
+from torch_gaunt.products import gaunt_convolution, gaunt_tensor_product
 from torch_gaunt.so3 import Irreps, degree_index, random_rotation, spherical_tensor_irreps, wigner_D_matrix
 from torch_gaunt.testing import equivariance_error
 
@@ -458,3 +458,23 @@ def test_scalar_sender_convolution_matches_dense(degrees):
     h_auto = torch.autograd.functional.hessian(lambda q: energy(auto, q), p)
     h_dense = torch.autograd.functional.hessian(lambda q: energy(dense, q), p)
     assert torch.isfinite(h_auto).all() and (h_auto - h_dense).abs().max() < 1e-10
+
+
+@pytest.mark.parametrize("radial_channels", [3, 1], ids=["per-channel", "broadcast"])
+def test_grid_convolution_first_and_second_derivatives(radial_channels):
+    """The grid executor keeps no [E, G, C] tensors for the backward pass (a custom autograd function recomputes
+    them chunk by chunk): its gradients and second derivatives with respect to the features, the radial weights
+    and the edge vectors are checked against finite differences, over several chunks of edges."""
+    pos, edge_index = _graph(n=5, e=11, seed=3)
+    edge_index = edge_index[:, edge_index[0] != edge_index[1]]  # no zero-length edges: their Y_0-only rule has a kink
+    x = torch.randn(5, 4, 3, dtype=F64, requires_grad=True)
+    radial = torch.randn(edge_index.shape[1], 3, radial_channels, dtype=F64, requires_grad=True)
+    vectors = (pos[edge_index[1]] - pos[edge_index[0]]).detach().requires_grad_(True)
+
+    def conv(x, radial, vectors):
+        return gaunt_convolution(x, radial, vectors, edge_index, 2, method="grid", chunk_size=4)
+
+    dense = gaunt_convolution(x, radial, vectors, edge_index, 2, method="dense")
+    assert (conv(x, radial, vectors) - dense).abs().max() < 1e-12
+    assert torch.autograd.gradcheck(conv, (x, radial, vectors))
+    assert torch.autograd.gradgradcheck(conv, (x, radial, vectors))

@@ -95,9 +95,17 @@ def gaunt_convolution(
     radial = radial * keep[..., None].to(radial.dtype)
     if method == "auto" and L1 == 0:
         # x_j is constant on the sphere: x_j ⊗ g_e = (x_j / sqrt(4π)) g_e, truncated to L_out (<= L_sh)
-        edge = spherical_harmonics(vectors, L3)[..., None] * radial.index_select(1, degree_index(L3, x.device))
-        messages = edge * (x[:, 0, :].index_select(0, edge_index[0]) / math.sqrt(4 * math.pi))[:, None, :]
-        return x.new_zeros(N, (L3 + 1) ** 2, C).index_add(0, edge_index[1], messages)
+        Y = spherical_harmonics(vectors, L3)
+        if torch.compiler.is_compiling():  # one traced pass (no custom autograd under tracing)
+            edge = Y[..., None] * radial.index_select(1, degree_index(L3, x.device))
+            messages = edge * (x[:, :1, :].index_select(0, edge_index[0]) / math.sqrt(4 * math.pi))
+            return x.new_zeros(N, (L3 + 1) ** 2, C).index_add(0, edge_index[1], messages)
+        # Y_e[k] R_e[l(k)] = (B_e @ R_e)[k] with B_e[k, l] = Y_e[k] [l(k) = l]: the edge sum without [E, K, C] tensors
+        B = Y[..., None] * _degree_one_hot(L3, x.dtype, x.device)
+        senders = x[:, :1, :] / math.sqrt(4 * math.pi)
+        return _EdgeSum.apply(
+            senders, B, radial[:, : L3 + 1], edge_index[0], edge_index[1], _edge_sum_chunk(vectors.shape[0], chunk_size)
+        )
     if method == "auto":
         method = select_method(L1, L2, L3, x.device, operation="convolution")
     if method == "grid":
@@ -111,6 +119,12 @@ def gaunt_convolution(
     edge = spherical_harmonics(vectors, L2)[..., None] * radial.index_select(1, degree_index(L2, x.device))
     messages = gaunt_tensor_product(x.index_select(0, edge_index[0]), edge, L3, method=method)
     return x.new_zeros(N, (L3 + 1) ** 2, C).index_add(0, edge_index[1], messages)
+
+
+@cached_table
+def _degree_one_hot(L: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``[(L+1)², L+1]``: 1 where the component's degree is the column's."""
+    return torch.nn.functional.one_hot(degree_index(L, device), L + 1).to(dtype)
 
 
 @cached_table
@@ -141,17 +155,77 @@ def _on_grid(x, radial, vectors, length, edge_index, L3: int, chunk_size: int) -
     points = _grid_points(n_theta, n_phi, x.dtype, x.device)  # [G, 3], in the order of the grid values
     unit = vectors / torch.where(length > 0, length, torch.ones_like(length))[:, None]
     scale = (2 * torch.arange(L2 + 1, dtype=x.dtype, device=x.device) + 1) / (4 * math.pi)
-    total = values.new_zeros(N, G, C)
-    for sl in _edge_chunks(vectors.shape[0], chunk_size):
-        cos = unit[sl] @ points.T  # [e, G]
-        legendre = [torch.ones_like(cos), cos]  # P_l(r̂ · s), Bonnet's recurrence
-        for l in range(1, L2):
-            legendre.append(((2 * l + 1) * cos * legendre[l] - l * legendre[l - 1]) / (l + 1))
-        P = torch.stack(legendre[: L2 + 1], -1) * scale  # [e, G, L2+1]
-        g = torch.bmm(P, radial[sl])  # edge functions on the grid [e, G, C or 1]
-        total = total.index_add(0, edge_index[1, sl], values.index_select(0, edge_index[0, sl]) * g)
+    if torch.compiler.is_compiling():  # one traced pass over all edges (no custom autograd under tracing)
+        P = _legendre_on_grid(unit @ points.T, L2) * scale
+        g = torch.bmm(P, radial)
+        total = values.new_zeros(N, G, C).index_add(0, edge_index[1], values.index_select(0, edge_index[0]) * g)
+    else:
+        P = _legendre_on_grid(unit @ points.T, L2) * scale  # [E, G, L2+1]: small next to [E, G, C]
+        total = _EdgeSum.apply(
+            values, P, radial, edge_index[0], edge_index[1], _edge_sum_chunk(vectors.shape[0], chunk_size)
+        )
     block = grid_out.from_grid(total.transpose(0, 1).reshape(n_phi, n_theta, N * C))
     return from_order_major(block, grid_out.scatter, (N, C))
+
+
+def _edge_sum_chunk(num_edges: int, chunk_size: int) -> int:
+    """Edges per step of :class:`_EdgeSum`: an eighth of the edges, between 64 and 1024 (and ``<= chunk_size``).
+    Small structures keep their ``[e, K, C]`` temporaries far below one ``[E, K, C]`` tensor; large ones take few
+    enough steps that the loop costs nothing next to the arithmetic."""
+    return max(1, min(chunk_size, max(64, min(1024, num_edges // 8))))
+
+
+def _legendre_on_grid(cos: torch.Tensor, L: int) -> torch.Tensor:
+    """``P_l(cos)`` for ``l = 0..L`` by Bonnet's recurrence: ``[..., L+1]``."""
+    legendre = [torch.ones_like(cos), cos]
+    for l in range(1, L):
+        legendre.append(((2 * l + 1) * cos * legendre[l] - l * legendre[l - 1]) / (l + 1))
+    return torch.stack(legendre[: L + 1], -1)
+
+
+class _EdgeSum(torch.autograd.Function):
+    r"""``total[i] = Σ_{e: j -> i} values[j] ⊙ (B_e @ R_e)``, in chunks of edges.
+
+    ``values [N, K or 1, C]`` (the senders), ``B [E, K, L+1]`` (the edge's basis per degree: Legendre polynomials
+    of the edge direction against grid points, or its harmonics), ``radial [E, L+1, C or 1]``, ``src``/``dst [E]``
+    -> ``[N, K, C]``. Autograd would keep two ``[E, K, C]`` tensors per convolution (the gathered senders and the
+    edge functions ``B_e @ R_e``); this keeps only its inputs, which are ``C / (L+1)`` times smaller, and recomputes
+    the products in the backward pass, chunk by chunk. The backward pass is made of differentiable operations, so
+    forces can be trained on (double backward).
+    """
+
+    @staticmethod
+    def forward(ctx, values, B, radial, src, dst, chunk: int):
+        total = values.new_zeros(values.shape[0], B.shape[1], values.shape[2])
+        for start in range(0, src.shape[0], chunk):
+            sl = slice(start, start + chunk)
+            total.index_add_(0, dst[sl], values.index_select(0, src[sl]) * torch.bmm(B[sl], radial[sl]))
+        ctx.save_for_backward(values, B, radial, src, dst)
+        ctx.chunk = chunk
+        return total
+
+    @staticmethod
+    def backward(ctx, grad_total):
+        values, B, radial, src, dst = ctx.saved_tensors
+        grad_values = torch.zeros_like(values) if ctx.needs_input_grad[0] else None
+        grad_B, grad_radial = [], []
+        for start in range(0, src.shape[0], ctx.chunk):
+            sl = slice(start, start + ctx.chunk)
+            upstream = grad_total.index_select(0, dst[sl])  # [e, K, C]
+            if grad_values is not None:
+                g = upstream * torch.bmm(B[sl], radial[sl])
+                grad_values = grad_values.index_add(0, src[sl], g.sum(1, keepdim=True) if values.shape[1] == 1 else g)
+            if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
+                grad_g = upstream * values.index_select(0, src[sl])  # [e, K, C]
+                if radial.shape[2] == 1:
+                    grad_g = grad_g.sum(-1, keepdim=True)
+                if ctx.needs_input_grad[1]:
+                    grad_B.append(torch.bmm(grad_g, radial[sl].transpose(1, 2)))
+                if ctx.needs_input_grad[2]:
+                    grad_radial.append(torch.bmm(B[sl].transpose(1, 2), grad_g))
+        grad_B = torch.cat(grad_B) if grad_B else None
+        grad_radial = torch.cat(grad_radial) if grad_radial else None
+        return grad_values, grad_B, grad_radial, None, None, None
 
 
 def _edge_frame_messages(x: torch.Tensor, radial: torch.Tensor, vectors: torch.Tensor, L3: int) -> torch.Tensor:
