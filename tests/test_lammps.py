@@ -212,3 +212,14 @@ def test_attach_checks_units_and_elements(model):
     with pytest.raises(ValueError, match="expected 'units metal'"):
         attach_model(lmp, "gaunt", GauntCalculator(model), ELEMENTS)
     lmp.close()
+
+
+def test_structure_commands_check_their_input():
+    with pytest.raises(ValueError, match=r"\['Cu'\] of the structure are not in"):
+        structure_commands(_triclinic_cell(), ["H", "O"])
+    with pytest.raises(ValueError, match="lower-triangular cell"):
+        structure_commands(bulk("Cu", "fcc", a=3.6), ELEMENTS)
+    slab = _triclinic_cell()
+    slab.pbc = [True, True, False]
+    with pytest.raises(ValueError, match="expected all periodic or none"):
+        structure_commands(slab, ELEMENTS)
