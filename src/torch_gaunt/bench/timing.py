@@ -22,8 +22,6 @@ from dataclasses import dataclass
 
 import torch
 
-from .._progress import progress_bar
-
 NOISE_THRESHOLD = 0.3
 """Relative spread ``(max - min) / median`` over rounds above which a measurement is flagged as noisy. On a quiet
 2-core machine our rounds agree to 5-15 %."""
@@ -269,5 +267,10 @@ def busy_warning(window: float = 0.5) -> str | None:
 
 
 def progress(iterable, desc: str, total: int | None = None):
-    """A progress bar over ``iterable`` while stderr is a terminal (:func:`torch_gaunt._progress.progress_bar`)."""
-    return progress_bar(iterable, desc=desc, total=total, leave=False)
+    """A tqdm progress bar over ``iterable``, drawn only while stderr is a terminal (``disable=None``); the plain
+    iterable without tqdm. Self-contained like the rest of this file, which MACE's environment loads by path."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, desc=desc, total=total, leave=False, disable=None)
