@@ -4,7 +4,7 @@ and torch-sim (``GauntTorchSimModel``), measured in interleaved rounds in one pr
     python benchmarks/md_engines.py --out docs/benchmarks/md_engines
 
 1. LAMMPS against ``torch-gaunt md`` (``run_md``), NVE, same model, same structure, same time step:
-   acetylacetone (15 atoms, examples/acac_300K) and fcc copper (256 atoms, examples/emt_metals).
+   acetylacetone (15 atoms, examples/acac_300K) and fcc copper (108 atoms, examples/emt_metals).
 2. torch-sim against ASE for many systems: 32 AcAc molecules in one torch-sim NVT Langevin batch against 32
    ``run_md`` NVT runs one after another.
 
@@ -47,7 +47,7 @@ def acac_molecules(n: int) -> list:
 
 
 def copper() -> object:
-    return bulk("Cu", "fcc", a=3.59, cubic=True).repeat((4, 4, 4))
+    return bulk("Cu", "fcc", a=3.59, cubic=True).repeat((3, 3, 3))
 
 
 def time_ase(atoms, model: Path, steps: int, dt_fs: float, ensemble: str = "nve") -> float:
@@ -111,7 +111,7 @@ def main(argv: list[str]) -> int:
     torch.set_default_dtype(torch.float64)
     cases = {
         "AcAc, 15 atoms (64x1 model)": (acac_molecules(1)[0], ACAC_MODEL, 0.5),
-        "fcc Cu, 256 atoms (32x1 EMT model)": (copper(), CU_MODEL, 2.0),
+        "fcc Cu, 108 atoms (32x1 EMT model)": (copper(), CU_MODEL, 2.0),
     }
     frames = acac_molecules(args.batch)
     times: dict[str, dict[str, list[float]]] = {name: {"ASE": [], "LAMMPS": []} for name in cases}
