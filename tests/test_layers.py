@@ -19,6 +19,7 @@ ORDER = {
     "_cache": 0,
     "_checks": 0,
     "_io": 0,
+    "_progress": 0,
     "_safe": 0,
     "_version": 0,
     "utils": 0,
