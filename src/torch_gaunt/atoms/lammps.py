@@ -213,13 +213,18 @@ def attach_model(
     cutoff (without a pair style LAMMPS would warn that its communication cutoff is 0). Returns the callback (its ``calls`` counts the
     model's evaluations).
     """
-    calculator = model if isinstance(model, GauntCalculator) else GauntCalculator(model, device, dtype, skin)
+    calculator = _calculator(model, device, dtype, skin)
     callback = LammpsModel(lmp, fix_id, calculator, elements)
     lmp.set_fix_external_callback(fix_id, callback)
     lmp.command(f"fix_modify {fix_id} energy yes virial yes")
     # the model builds its own neighbour lists; this only keeps LAMMPS from warning that forces may be wrong
     lmp.command(f"comm_modify cutoff {calculator.r_max + 1.0!r}")
     return callback
+
+
+def _calculator(model, device, dtype, skin) -> GauntCalculator:
+    """``model`` itself if it is a calculator, else a :class:`GauntCalculator` of the model file or module."""
+    return model if isinstance(model, GauntCalculator) else GauntCalculator(model, device, dtype, skin)
 
 
 def _commands(path: Path) -> Iterator[str]:
@@ -289,7 +294,7 @@ def run_script(
     cmdargs = ["-log", str(log) if log else "none"] + ([] if screen else ["-screen", "none"])
     for name, value in (variables or {}).items():
         cmdargs += ["-var", name, str(value)]
-    calculator = model if isinstance(model, GauntCalculator) else GauntCalculator(model, device, dtype, skin)
+    calculator = _calculator(model, device, dtype, skin)
     lmp = open_lammps(cmdargs)
     callbacks: list[LammpsModel] = []
     try:

@@ -155,12 +155,11 @@ def _on_grid(x, radial, vectors, length, edge_index, L3: int, chunk_size: int) -
     points = _grid_points(n_theta, n_phi, x.dtype, x.device)  # [G, 3], in the order of the grid values
     unit = vectors / torch.where(length > 0, length, torch.ones_like(length))[:, None]
     scale = (2 * torch.arange(L2 + 1, dtype=x.dtype, device=x.device) + 1) / (4 * math.pi)
+    P = _legendre_on_grid(unit @ points.T, L2) * scale  # [E, G, L2+1]: small next to [E, G, C]
     if torch.compiler.is_compiling():  # one traced pass over all edges (no custom autograd under tracing)
-        P = _legendre_on_grid(unit @ points.T, L2) * scale
         g = torch.bmm(P, radial)
         total = values.new_zeros(N, G, C).index_add(0, edge_index[1], values.index_select(0, edge_index[0]) * g)
     else:
-        P = _legendre_on_grid(unit @ points.T, L2) * scale  # [E, G, L2+1]: small next to [E, G, C]
         total = _EdgeSum.apply(
             values, P, radial, edge_index[0], edge_index[1], _edge_sum_chunk(vectors.shape[0], chunk_size)
         )
