@@ -22,7 +22,12 @@ from torch_gaunt.nn import (
     SplineBasis,
     normalize2mom,
 )
-from torch_gaunt.products import gaunt_convolution, gaunt_tensor_product
+from torch_gaunt.products import (
+    convolution_edge_basis,
+    convolution_from_edge_basis,
+    gaunt_convolution,
+    gaunt_tensor_product,
+)
 from torch_gaunt.so3 import Irreps, degree_index, random_rotation, spherical_tensor_irreps, wigner_D_matrix
 from torch_gaunt.testing import equivariance_error
 
@@ -478,3 +483,45 @@ def test_grid_convolution_first_and_second_derivatives(radial_channels):
     assert (conv(x, radial, vectors) - dense).abs().max() < 1e-12
     assert torch.autograd.gradcheck(conv, (x, radial, vectors))
     assert torch.autograd.gradgradcheck(conv, (x, radial, vectors))
+
+
+@pytest.mark.parametrize("lmax_in, method", [(0, "auto"), (1, "auto"), (1, "dense")], ids=["scalar", "grid", "dense"])
+def test_convolution_in_checkpointed_chunks_equals_one_pass(lmax_in, method):
+    """``forward_in_chunks`` (per-edge bases and radial weights built chunk by chunk under checkpointing, one sum
+    over all edges; per-edge executors checkpoint whole chunks) gives the messages and the gradients with respect to
+    the features, the edge vectors and the radial network's weights of one pass over all edges."""
+    torch.manual_seed(0)
+    conv = EquivariantConvolution(lmax_in, 3, min(lmax_in + 3, 2), channels=3, radial=BesselBasis(4.0, 5),
+                                  num_basis=5, method=method, chunk_size=3).double()  # fmt: skip
+    pos, edge_index = _graph(n=6, e=17, seed=4)
+    x = torch.randn(6, (lmax_in + 1) ** 2, 3, dtype=F64, requires_grad=True)
+    vectors = (pos[edge_index[1]] - pos[edge_index[0]]).requires_grad_(True)
+    results = []
+    for run in (lambda: conv(x, vectors, edge_index), lambda: conv.forward_in_chunks(x, vectors, edge_index, 5)):
+        out = run()
+        grads = torch.autograd.grad((out**2).sum(), [x, vectors, *conv.parameters()])
+        results.append((out, *grads))
+    for whole, chunked in zip(*results):
+        torch.testing.assert_close(chunked, whole, rtol=0, atol=1e-12)
+
+
+def test_convolution_from_edge_blocks_first_and_second_derivatives():
+    """The edge sum over several blocks of edges (as ``forward_in_chunks`` builds them) equals the sum over one
+    block, and its first and second derivatives with respect to the features, the bases and the radial weights
+    match finite differences."""
+    pos, edge_index = _graph(n=5, e=11, seed=5)
+    edge_index = edge_index[:, edge_index[0] != edge_index[1]]
+    vectors = pos[edge_index[1]] - pos[edge_index[0]]
+    x = torch.randn(5, 4, 2, dtype=F64, requires_grad=True)
+    basis = convolution_edge_basis(vectors, 1, 2, 2, "grid").detach().requires_grad_(True)
+    radial = torch.randn(edge_index.shape[1], 3, 2, dtype=F64, requires_grad=True)
+
+    def in_blocks(x, basis, radial):
+        parts = [(basis[:4], radial[:4]), (basis[4:], radial[4:])]
+        return convolution_from_edge_basis(x, parts, edge_index, 2, "grid", chunk_size=3)
+
+    one = convolution_from_edge_basis(x, [(basis, radial)], edge_index, 2, "grid")
+    assert (in_blocks(x, basis, radial) - one).abs().max() < 1e-13
+    assert (one - gaunt_convolution(x, radial, vectors, edge_index, 2, method="dense")).abs().max() < 1e-12
+    assert torch.autograd.gradcheck(in_blocks, (x, basis, radial))
+    assert torch.autograd.gradgradcheck(in_blocks, (x, basis, radial))

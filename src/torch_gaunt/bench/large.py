@@ -76,7 +76,8 @@ def run(
         notes = __doc__.split("\n\n", 1)[1] + (
             f"\n\nModels: {channels} channels, max_L {max_L}, correlation 3, r_max {r_max} Å, edge harmonics to "
             f"l = 3; our chunks: {edge_chunk_size} edges, {edge_chunk_size // 16} atoms. Time: median of calls 2-4 in the process; memory: "
-            "growth of the resident set (CPU) or CUDA's peak allocation over the size just before the first call."
+            "growth of the resident set over its size just before the first call, after the heap's free memory is "
+            "handed back to the system (CPU; see large_worker.py), or CUDA's peak allocation."
         )
         data = {"rows": rows, "channels": channels, "max_L": max_L, "r_max": r_max, "edge_chunk_size": edge_chunk_size}
         title = "Gaunt-MACE vs MACE on large structures: energy + forces"

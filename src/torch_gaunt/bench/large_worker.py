@@ -6,8 +6,13 @@ this structure alone). Run by ``torch_gaunt.bench.large`` with our Python (``our
 
 A call is the energy and the forces. ``periodic`` is an fcc Cu supercell (a = 3.61 Å, rattled by 0.05 Å);
 ``molecules`` is a cubic grid of acetylacetone molecules 7 Å apart, without periodic boundaries. ``CHUNK`` is our
-convolutions' edge chunk, and ``CHUNK // 16`` our product basis's atom chunk (0: none); MACE has no such option. Peak memory is the growth of the resident set
-(``ru_maxrss``) over the process's size just before the first call (CPU), or CUDA's peak allocation.
+convolutions' edge chunk, and ``CHUNK // 16`` our product basis's atom chunk (0: none); MACE has no such option.
+
+Peak memory on the CPU is the growth of the resident set (``ru_maxrss``) over the process's size just before the
+first call, taken after the heap's free memory is handed back to the system (glibc's ``malloc_trim``): otherwise
+memory that building the model allocated and freed stays resident, and the call reuses it without growing the
+resident set (mace-torch's construction leaves about 100 MB so, which hid most of its small-structure peaks). On
+CUDA it is the peak allocation.
 """
 
 import json
@@ -82,6 +87,17 @@ def mace(atoms, dtype, channels, max_L, r_max, device):
     return call, int(batch["edge_index"].shape[1]), sum(p.numel() for p in model.parameters())
 
 
+def release_free_heap() -> bool:
+    """Hand the C heap's free memory back to the system (glibc ``malloc_trim(0)``); False where that is not glibc."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        return False
+    return True
+
+
 def main():
     which, kind, n, dtype, channels, max_L, r_max, chunk = sys.argv[1:9]
     device = sys.argv[9] if len(sys.argv) > 9 else "cpu"
@@ -100,6 +116,7 @@ def main():
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
     else:
+        release_free_heap()
         with open("/proc/self/statm") as handle:
             base = int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     times = []

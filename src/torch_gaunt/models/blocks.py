@@ -105,10 +105,12 @@ class Interaction(torch.nn.Module):
     ``(message [N, (max_ell+1)**2, C], skip [N, (lmax_skip+1)**2, C] or None)``; degrees of the skip above
     ``L_in`` are zero (a first layer's skip from the scalar embedding has only ``l = 0``).
 
-    ``edge_chunk_size`` (attribute, default None): with more edges than this, the convolution runs over chunks of
-    edges under activation checkpointing, so that only one chunk's per-edge tensors are alive at a time (in the
-    forward and the backward pass); the chunks are recomputed in the backward pass. For first derivatives (forces,
-    stress) of large structures, not for training (which differentiates twice).
+    ``edge_chunk_size`` (attribute, default None): with more edges than this, the convolution's per-edge work runs
+    over chunks of edges under activation checkpointing
+    (:meth:`~torch_gaunt.nn.EquivariantConvolution.forward_in_chunks`): only each edge's radial weights and basis
+    are kept, the rest of a chunk's per-edge tensors (the radial MLP's activations) is recomputed in the backward
+    pass. For first derivatives (forces, stress) of large structures, not for training (which differentiates
+    twice).
     """
 
     edge_chunk_size: int | None = None
@@ -166,6 +168,8 @@ class Interaction(torch.nn.Module):
         chunk = self.edge_chunk_size
         if chunk is None or edge_vectors.shape[0] <= chunk:
             return self.conv(x, edge_vectors, edge_index)
+        if isinstance(self.conv, EquivariantConvolution):
+            return self.conv.forward_in_chunks(x, edge_vectors, edge_index, chunk)
         parts = _checkpointed_chunks(
             self.conv, edge_vectors.shape[0], chunk, lambda s: (x, edge_vectors[s], edge_index[:, s])
         )

@@ -37,9 +37,12 @@ from ..products import (
     CoupledManyBodyDescription,
     GauntTensorProduct,
     PathConvolutionDescription,
+    convolution_edge_basis,
+    convolution_from_edge_basis,
     coupled_many_body_product,
     gaunt_convolution,
     many_body_product,
+    node_sum_executor,
     path_convolution,
     prepare_convolution,
 )
@@ -179,6 +182,37 @@ class EquivariantConvolution(torch.nn.Module):
             chunk_size=self.chunk_size,
         )  # fmt: skip
         return messages * (4 * math.pi / self.avg_num_neighbors)
+
+    def forward_in_chunks(
+        self, x: torch.Tensor, edge_vectors: torch.Tensor, edge_index: torch.Tensor, chunk: int
+    ) -> torch.Tensor:
+        """``forward`` with the per-edge work in chunks of ``chunk`` edges under activation checkpointing, for the
+        first derivatives (forces, stress) of large structures.
+
+        With the executors that sum on the nodes (``"auto"``, ``"grid"``) only each edge's radial weights and basis
+        (:func:`~torch_gaunt.products.convolution_edge_basis`) are built per chunk; their intermediates (the
+        radial MLP's activations, the Legendre recurrence) are recomputed in the backward pass, and the senders'
+        grid, the sum over edges and the projection run once. Other executors checkpoint whole chunks. Same
+        shapes and result as ``forward``.
+        """
+        from torch.utils.checkpoint import checkpoint
+
+        check_spherical_tensor("x", x, lmax=self.lmax_in, channels=self.channels)
+        _check_edges(edge_vectors)
+        edge_vectors = edge_vectors.to(x.dtype)
+        slices = [slice(start, start + chunk) for start in range(0, edge_vectors.shape[0], chunk)]
+        executor = node_sum_executor(self.lmax_in, self.lmax_sh, self.lmax_out, self.method, x.device)
+        if executor is None:
+            parts = (checkpoint(self, x, edge_vectors[s], edge_index[:, s], use_reentrant=False) for s in slices)
+            return sum(parts)
+        parts = [checkpoint(self._edge_part, edge_vectors[s], executor, use_reentrant=False) for s in slices]
+        messages = convolution_from_edge_basis(x, parts, edge_index, self.lmax_out, executor, self.chunk_size)
+        return messages * (4 * math.pi / self.avg_num_neighbors)
+
+    def _edge_part(self, edge_vectors: torch.Tensor, executor: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(basis [e, K, L+1], radial [e, L_sh+1, C])`` of a block of edges."""
+        basis = convolution_edge_basis(edge_vectors, self.lmax_in, self.lmax_sh, self.lmax_out, executor)
+        return basis, self.radial_weights(edge_vectors)
 
     def extra_repr(self) -> str:
         return (

@@ -2,7 +2,8 @@
 
 - :func:`gaunt_tensor_product` / :class:`GauntTensorProduct`: Gaunt products by the ``dense``, ``grid`` and
   ``fourier`` executors (``backends/``), ``auto`` picking one with :func:`select_method`;
-- :func:`gaunt_convolution`: Gaunt products of node features with edge harmonics, summed per receiver;
+- :func:`gaunt_convolution`: Gaunt products of node features with edge harmonics, summed per receiver
+  (:func:`convolution_edge_basis` and :func:`convolution_from_edge_basis` split it into per-edge and summed work);
 - :func:`path_convolution`: the same with a weight and a message slot per path (MACE's convolution);
 - :func:`many_body_product`: the ν-fold products of reweighted copies of one spherical tensor;
 - :func:`coupled_many_body_product`: the same products with one weight per coupling;
@@ -13,7 +14,14 @@
 """
 
 from .clebsch_gordan import CGTensorProduct, Instruction, channelwise_instructions, fully_connected_instructions
-from .convolution import CONVOLUTION_METHODS, gaunt_convolution, prepare_convolution
+from .convolution import (
+    CONVOLUTION_METHODS,
+    convolution_edge_basis,
+    convolution_from_edge_basis,
+    gaunt_convolution,
+    node_sum_executor,
+    prepare_convolution,
+)
 from .description import (
     CoupledManyBodyDescription,
     GauntDescription,
@@ -34,6 +42,9 @@ __all__ = [
     "METHODS",
     "GauntDescription",
     "gaunt_convolution",
+    "node_sum_executor",
+    "convolution_edge_basis",
+    "convolution_from_edge_basis",
     "prepare_convolution",
     "CONVOLUTION_METHODS",
     "path_convolution",

@@ -38,7 +38,14 @@ from ..sphere.grid import from_order_major, order_major_indices, sphere_grid, to
 from .description import GauntDescription
 from .gaunt import METHODS, gaunt_tables, gaunt_tensor_product, select_method
 
-__all__ = ["gaunt_convolution", "prepare_convolution", "CONVOLUTION_METHODS"]
+__all__ = [
+    "gaunt_convolution",
+    "node_sum_executor",
+    "convolution_edge_basis",
+    "convolution_from_edge_basis",
+    "prepare_convolution",
+    "CONVOLUTION_METHODS",
+]
 
 CONVOLUTION_METHODS = METHODS + ("edge_frame",)
 
@@ -89,27 +96,12 @@ def gaunt_convolution(
     L3 = check_degree("lmax_out", lmax_out, maximum=L1 + L2)
     if E == 0:
         return x.new_zeros(N, (L3 + 1) ** 2, C)
-    length = safe_norm(vectors)
+    executor = node_sum_executor(L1, L2, L3, method, x.device)
+    if executor is not None:
+        basis = convolution_edge_basis(vectors, L1, L2, L3, executor)
+        return convolution_from_edge_basis(x, [(basis, radial)], edge_index, L3, executor, chunk_size)
     # a zero-length edge has no direction: only Y_0 (which the harmonics of a zero vector already are) is weighted
-    keep = (length[:, None] > 0) | (torch.arange(L2 + 1, device=x.device) == 0)
-    radial = radial * keep[..., None].to(radial.dtype)
-    if method == "auto" and L1 == 0:
-        # x_j is constant on the sphere: x_j ⊗ g_e = (x_j / sqrt(4π)) g_e, truncated to L_out (<= L_sh)
-        Y = spherical_harmonics(vectors, L3)
-        if torch.compiler.is_compiling():  # one traced pass (no custom autograd under tracing)
-            edge = Y[..., None] * radial.index_select(1, degree_index(L3, x.device))
-            messages = edge * (x[:, :1, :].index_select(0, edge_index[0]) / math.sqrt(4 * math.pi))
-            return x.new_zeros(N, (L3 + 1) ** 2, C).index_add(0, edge_index[1], messages)
-        # Y_e[k] R_e[l(k)] = (B_e @ R_e)[k] with B_e[k, l] = Y_e[k] [l(k) = l]: the edge sum without [E, K, C] tensors
-        B = Y[..., None] * _degree_one_hot(L3, x.dtype, x.device)
-        senders = x[:, :1, :] / math.sqrt(4 * math.pi)
-        return _EdgeSum.apply(
-            senders, B, radial[:, : L3 + 1], edge_index[0], edge_index[1], _edge_sum_chunk(vectors.shape[0], chunk_size)
-        )
-    if method == "auto":
-        method = select_method(L1, L2, L3, x.device, operation="convolution")
-    if method == "grid":
-        return _on_grid(x, radial, vectors, length, edge_index, L3, chunk_size)
+    radial = radial * _direction_mask(safe_norm(vectors), L2)[..., None]
     if method == "edge_frame":
         out = x.new_zeros(N, (L3 + 1) ** 2, C)
         for sl in _edge_chunks(E, chunk_size):
@@ -119,6 +111,105 @@ def gaunt_convolution(
     edge = spherical_harmonics(vectors, L2)[..., None] * radial.index_select(1, degree_index(L2, x.device))
     messages = gaunt_tensor_product(x.index_select(0, edge_index[0]), edge, L3, method=method)
     return x.new_zeros(N, (L3 + 1) ** 2, C).index_add(0, edge_index[1], messages)
+
+
+def node_sum_executor(lmax_in: int, lmax_sh: int, lmax_out: int, method: str, device: torch.device) -> str | None:
+    """The executor ``method`` resolves to when it sums the edges on the nodes from a per-edge basis
+    (:func:`convolution_edge_basis`): ``"scalar"`` (``method="auto"`` with scalar senders), ``"grid"`` (``"grid"``,
+    or ``"auto"`` choosing it), or None for the per-edge executors."""
+    if method == "auto" and lmax_in == 0:
+        return "scalar"
+    if method == "auto":
+        method = select_method(lmax_in, lmax_sh, lmax_out, device, operation="convolution")
+    return "grid" if method == "grid" else None
+
+
+def convolution_edge_basis(
+    vectors: torch.Tensor, lmax_in: int, lmax_sh: int, lmax_out: int, executor: str
+) -> torch.Tensor:
+    r"""The per-edge factor ``B [E, K, L+1]`` of the executors that sum on the nodes.
+
+    With it the convolution is ``m_i = F(Σ_{e: j -> i} s_j ⊙ (B_e @ R_e))`` for radial weights ``R_e [L+1, C]``:
+
+    - ``"scalar"`` (``L_in = 0``): ``B_e[k, l] = Y_k(r̂_e) [l(k) = l]`` over ``K = (L_out+1)²`` components
+      (``L = L_out``), ``s_j = x_j^{(0)} / sqrt(4π)`` and ``F`` the identity;
+    - ``"grid"``: ``B_e[s, l] = (2l+1)/4π P_l(r̂_e · s)`` over the ``K`` points ``s`` of the product's grid
+      (``L = L_sh``, the addition theorem), ``s_j`` the senders' values on the grid and ``F`` the projection.
+
+    A zero-length edge keeps only its ``l = 0`` column. Computing ``B`` apart from the sum lets a caller build it
+    (and the radial weights) chunk by chunk under activation checkpointing, while the sum over all edges runs
+    once (:func:`convolution_from_edge_basis`).
+
+    Args:
+        vectors: edge vectors ``[E, 3]``.
+        lmax_in, lmax_sh, lmax_out: degrees of the senders, of the edge harmonics and of the messages.
+        executor: ``"scalar"`` or ``"grid"`` (:func:`node_sum_executor`).
+    """
+    length = safe_norm(vectors)
+    if executor == "scalar":
+        Y = spherical_harmonics(vectors, lmax_out)
+        basis = Y[..., None] * _degree_one_hot(lmax_out, vectors.dtype, vectors.device)
+        return basis * _direction_mask(length, lmax_out)[:, None, :]
+    check_choice("executor", executor, ("scalar", "grid"))
+    n_theta, n_phi = GauntDescription(lmax_in, lmax_sh, lmax_out).grid_size
+    points = _grid_points(n_theta, n_phi, vectors.dtype, vectors.device)  # [K, 3], in the order of the grid values
+    unit = vectors / torch.where(length > 0, length, torch.ones_like(length))[:, None]
+    scale = (2 * torch.arange(lmax_sh + 1, dtype=vectors.dtype, device=vectors.device) + 1) / (4 * math.pi)
+    basis = _legendre_on_grid(unit @ points.T, lmax_sh) * scale
+    return basis * _direction_mask(length, lmax_sh)[:, None, :]
+
+
+def convolution_from_edge_basis(
+    x: torch.Tensor,
+    edge_parts: list[tuple[torch.Tensor, torch.Tensor]],
+    edge_index: torch.Tensor,
+    lmax_out: int,
+    executor: str,
+    chunk_size: int = 4096,
+) -> torch.Tensor:
+    """The convolution from per-edge bases and radial weights: ``F(Σ_{e: j -> i} s_j ⊙ (B_e @ R_e))``.
+
+    Args:
+        x: ``[N, (L_in+1)**2, C]``.
+        edge_parts: ``(basis [e, K, L+1], radial [e, >= L+1, C or 1])`` of consecutive blocks of the edges, in the
+            order of ``edge_index`` (one block, or the chunks a caller built under checkpointing); bases from
+            :func:`convolution_edge_basis` with the same ``executor``.
+        edge_index: ``[2, E]``, senders then receivers.
+        lmax_out: degree of the messages.
+        executor: ``"scalar"`` or ``"grid"``.
+        chunk_size: bound on the edges of one step of the sum.
+
+    Returns:
+        ``[N, (L_out+1)**2, C]``; neither checks nor scales its inputs (:func:`gaunt_convolution` does).
+    """
+    N, _, C = x.shape
+    if executor == "scalar":
+        values = x[:, :1, :] / math.sqrt(4 * math.pi)
+    else:
+        n_theta, n_phi = GauntDescription(math.isqrt(x.shape[1]) - 1, edge_parts[0][0].shape[2] - 1, lmax_out).grid_size
+        grid_in = sphere_grid(math.isqrt(x.shape[1]) - 1, n_theta, n_phi, x.dtype, x.device)
+        values = grid_in.to_grid(x.transpose(0, 1)).view(n_phi * n_theta, N, C)
+        values = values.transpose(0, 1).contiguous()  # [N, K, C]: the per-edge work reads whole rows
+    pieces = [t for basis, radial in edge_parts for t in (basis, radial[:, : basis.shape[2]])]
+    if torch.compiler.is_compiling():  # one traced pass over all edges (no custom autograd under tracing)
+        g = torch.bmm(torch.cat(pieces[0::2]), torch.cat(pieces[1::2]))
+        total = values.new_zeros(N, g.shape[1], C).index_add(
+            0, edge_index[1], values.index_select(0, edge_index[0]) * g
+        )
+    else:
+        chunk = _edge_sum_chunk(edge_index.shape[1], chunk_size)
+        total = _EdgeSum.apply(values, edge_index[0], edge_index[1], chunk, *pieces)
+    if executor == "scalar":
+        return total
+    grid_out = sphere_grid(lmax_out, n_theta, n_phi, x.dtype, x.device)
+    block = grid_out.from_grid(total.transpose(0, 1).reshape(n_phi, n_theta, N * C))
+    return from_order_major(block, grid_out.scatter, (N, C))
+
+
+def _direction_mask(length: torch.Tensor, L: int) -> torch.Tensor:
+    """``[E, L+1]``: 1, except 0 for the degrees ``l > 0`` of zero-length edges (which have no direction)."""
+    keep = (length[:, None] > 0) | (torch.arange(L + 1, device=length.device) == 0)
+    return keep.to(length.dtype)
 
 
 @cached_table
@@ -142,31 +233,6 @@ def _edge_chunks(E, chunk_size: int) -> list[slice]:
     return [slice(start, start + chunk_size) for start in range(0, E, chunk_size)]
 
 
-def _on_grid(x, radial, vectors, length, edge_index, L3: int, chunk_size: int) -> torch.Tensor:
-    """Sum of Gaunt messages computed on the grid: one synthesis and one projection per node."""
-    N, _, C = x.shape
-    L1, L2 = math.isqrt(x.shape[1]) - 1, radial.shape[1] - 1
-    n_theta, n_phi = GauntDescription(L1, L2, L3).grid_size
-    grid_in = sphere_grid(L1, n_theta, n_phi, x.dtype, x.device)
-    grid_out = sphere_grid(L3, n_theta, n_phi, x.dtype, x.device)
-    G = n_phi * n_theta
-    values = grid_in.to_grid(x.transpose(0, 1)).view(G, N, C)
-    values = values.transpose(0, 1).contiguous()  # [N, G, C]: the per-edge work below reads whole rows
-    points = _grid_points(n_theta, n_phi, x.dtype, x.device)  # [G, 3], in the order of the grid values
-    unit = vectors / torch.where(length > 0, length, torch.ones_like(length))[:, None]
-    scale = (2 * torch.arange(L2 + 1, dtype=x.dtype, device=x.device) + 1) / (4 * math.pi)
-    P = _legendre_on_grid(unit @ points.T, L2) * scale  # [E, G, L2+1]: small next to [E, G, C]
-    if torch.compiler.is_compiling():  # one traced pass over all edges (no custom autograd under tracing)
-        g = torch.bmm(P, radial)
-        total = values.new_zeros(N, G, C).index_add(0, edge_index[1], values.index_select(0, edge_index[0]) * g)
-    else:
-        total = _EdgeSum.apply(
-            values, P, radial, edge_index[0], edge_index[1], _edge_sum_chunk(vectors.shape[0], chunk_size)
-        )
-    block = grid_out.from_grid(total.transpose(0, 1).reshape(n_phi, n_theta, N * C))
-    return from_order_major(block, grid_out.scatter, (N, C))
-
-
 def _edge_sum_chunk(num_edges: int, chunk_size: int) -> int:
     """Edges per step of :class:`_EdgeSum`: an eighth of the edges, between 64 and 1024 (and ``<= chunk_size``).
     Small structures keep their ``[e, K, C]`` temporaries far below one ``[E, K, C]`` tensor; large ones take few
@@ -183,48 +249,66 @@ def _legendre_on_grid(cos: torch.Tensor, L: int) -> torch.Tensor:
 
 
 class _EdgeSum(torch.autograd.Function):
-    r"""``total[i] = Σ_{e: j -> i} values[j] ⊙ (B_e @ R_e)``, in chunks of edges.
+    r"""``total[i] = Σ_{e: j -> i} values[j] ⊙ (B_e @ R_e)``, in steps of ``chunk`` edges.
 
-    ``values [N, K or 1, C]`` (the senders), ``B [E, K, L+1]`` (the edge's basis per degree: Legendre polynomials
-    of the edge direction against grid points, or its harmonics), ``radial [E, L+1, C or 1]``, ``src``/``dst [E]``
-    -> ``[N, K, C]``. Autograd would keep two ``[E, K, C]`` tensors per convolution (the gathered senders and the
-    edge functions ``B_e @ R_e``); this keeps only its inputs, which are ``C / (L+1)`` times smaller, and recomputes
-    the products in the backward pass, chunk by chunk. The backward pass is made of differentiable operations, so
-    forces can be trained on (double backward).
+    ``values [N, K or 1, C]`` (the senders), ``src``/``dst [E]``, then ``B [e, K, L+1]`` (the edge's basis per
+    degree: Legendre polynomials of the edge direction against grid points, or its harmonics) and ``R [e, L+1, C
+    or 1]`` for consecutive blocks of the edges -> ``[N, K, C]``. Autograd would keep two ``[E, K, C]`` tensors
+    (the gathered senders and the edge functions ``B_e @ R_e``); this keeps only its inputs, which are ``C / (L+1)``
+    times smaller, and recomputes the products in the backward pass, step by step, accumulating in place. The
+    backward pass is made of differentiable operations, so forces can be trained on (double backward).
     """
 
     @staticmethod
-    def forward(ctx, values, B, radial, src, dst, chunk: int):
-        total = values.new_zeros(values.shape[0], B.shape[1], values.shape[2])
-        for start in range(0, src.shape[0], chunk):
-            sl = slice(start, start + chunk)
-            total.index_add_(0, dst[sl], values.index_select(0, src[sl]) * torch.bmm(B[sl], radial[sl]))
-        ctx.save_for_backward(values, B, radial, src, dst)
+    def forward(ctx, values, src, dst, chunk: int, *pieces):
+        total = values.new_zeros(values.shape[0], pieces[0].shape[1], values.shape[2])
+        bases, radials = pieces[0::2], pieces[1::2]
+        for p, edges, local in _edge_steps(pieces, chunk):
+            gathered = values.index_select(0, src[edges])
+            total.index_add_(0, dst[edges], gathered * torch.bmm(bases[p][local], radials[p][local]))
+        ctx.save_for_backward(values, src, dst, *pieces)
         ctx.chunk = chunk
         return total
 
     @staticmethod
     def backward(ctx, grad_total):
-        values, B, radial, src, dst = ctx.saved_tensors
+        values, src, dst, *pieces = ctx.saved_tensors
+        bases, radials = pieces[0::2], pieces[1::2]
         grad_values = torch.zeros_like(values) if ctx.needs_input_grad[0] else None
-        grad_B, grad_radial = [], []
-        for start in range(0, src.shape[0], ctx.chunk):
-            sl = slice(start, start + ctx.chunk)
-            upstream = grad_total.index_select(0, dst[sl])  # [e, K, C]
+        need_basis = any(ctx.needs_input_grad[4::2])
+        need_radial = any(ctx.needs_input_grad[5::2])
+        grad_bases = [torch.empty_like(B) for B in bases] if need_basis else None
+        grad_radials = [torch.empty_like(R) for R in radials] if need_radial else None
+        for p, edges, local in _edge_steps(pieces, ctx.chunk):
+            B, R = bases[p][local], radials[p][local]
+            upstream = grad_total.index_select(0, dst[edges])  # [e, K, C]
             if grad_values is not None:
-                g = upstream * torch.bmm(B[sl], radial[sl])
-                grad_values = grad_values.index_add(0, src[sl], g.sum(1, keepdim=True) if values.shape[1] == 1 else g)
-            if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
-                grad_g = upstream * values.index_select(0, src[sl])  # [e, K, C]
-                if radial.shape[2] == 1:
+                g = upstream * torch.bmm(B, R)
+                grad_values.index_add_(0, src[edges], g.sum(1, keepdim=True) if values.shape[1] == 1 else g)
+            if need_basis or need_radial:
+                grad_g = upstream * values.index_select(0, src[edges])  # [e, K, C]
+                if R.shape[2] == 1:
                     grad_g = grad_g.sum(-1, keepdim=True)
-                if ctx.needs_input_grad[1]:
-                    grad_B.append(torch.bmm(grad_g, radial[sl].transpose(1, 2)))
-                if ctx.needs_input_grad[2]:
-                    grad_radial.append(torch.bmm(B[sl].transpose(1, 2), grad_g))
-        grad_B = torch.cat(grad_B) if grad_B else None
-        grad_radial = torch.cat(grad_radial) if grad_radial else None
-        return grad_values, grad_B, grad_radial, None, None, None
+                if need_basis:  # filled step by step: no list of parts to concatenate
+                    grad_bases[p][local] = torch.bmm(grad_g, R.transpose(1, 2))
+                if need_radial:
+                    grad_radials[p][local] = torch.bmm(B.transpose(1, 2), grad_g)
+        grads = []
+        for p in range(len(bases)):
+            grads += [grad_bases[p] if need_basis else None, grad_radials[p] if need_radial else None]
+        return grad_values, None, None, None, *grads
+
+
+def _edge_steps(pieces, chunk: int):
+    """``(block, edges, local)`` for steps of at most ``chunk`` edges through the blocks ``pieces[0::2]``: the
+    block's index, the step's slice of all edges and its slice within the block."""
+    start = 0
+    for block, basis in enumerate(pieces[0::2]):
+        size = basis.shape[0]
+        for offset in range(0, size, chunk):
+            stop = min(offset + chunk, size)
+            yield block, slice(start + offset, start + stop), slice(offset, stop)
+        start += size
 
 
 def _edge_frame_messages(x: torch.Tensor, radial: torch.Tensor, vectors: torch.Tensor, L3: int) -> torch.Tensor:
