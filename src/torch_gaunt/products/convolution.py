@@ -186,8 +186,9 @@ def convolution_from_edge_basis(
     if executor == "scalar":
         values = x[:, :1, :] / math.sqrt(4 * math.pi)
     else:
-        n_theta, n_phi = GauntDescription(math.isqrt(x.shape[1]) - 1, edge_parts[0][0].shape[2] - 1, lmax_out).grid_size
-        grid_in = sphere_grid(math.isqrt(x.shape[1]) - 1, n_theta, n_phi, x.dtype, x.device)
+        lmax_in, lmax_sh = math.isqrt(x.shape[1]) - 1, edge_parts[0][0].shape[2] - 1
+        n_theta, n_phi = GauntDescription(lmax_in, lmax_sh, lmax_out).grid_size
+        grid_in = sphere_grid(lmax_in, n_theta, n_phi, x.dtype, x.device)
         values = grid_in.to_grid(x.transpose(0, 1)).view(n_phi * n_theta, N, C)
         values = values.transpose(0, 1).contiguous()  # [N, K, C]: the per-edge work reads whole rows
     pieces = [t for basis, radial in edge_parts for t in (basis, radial[:, : basis.shape[2]])]
