@@ -503,6 +503,9 @@ def test_convolution_in_checkpointed_chunks_equals_one_pass(lmax_in, method):
         results.append((out, *grads))
     for whole, chunked in zip(*results):
         torch.testing.assert_close(chunked, whole, rtol=0, atol=1e-12)
+    torch.testing.assert_close(conv.forward_in_chunks(x, vectors, edge_index, 17), results[0][0], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="chunk"):
+        conv.forward_in_chunks(x, vectors, edge_index, 0)
 
 
 def test_convolution_from_edge_blocks_first_and_second_derivatives():

@@ -199,6 +199,9 @@ class EquivariantConvolution(torch.nn.Module):
 
         check_spherical_tensor("x", x, lmax=self.lmax_in, channels=self.channels)
         _check_edges(edge_vectors)
+        check_int("chunk", chunk)
+        if edge_vectors.shape[0] <= chunk:
+            return self(x, edge_vectors, edge_index)
         edge_vectors = edge_vectors.to(x.dtype)
         slices = [slice(start, start + chunk) for start in range(0, edge_vectors.shape[0], chunk)]
         executor = node_sum_executor(self.lmax_in, self.lmax_sh, self.lmax_out, self.method, x.device)
