@@ -87,15 +87,14 @@ def mace(atoms, dtype, channels, max_L, r_max, device):
     return call, int(batch["edge_index"].shape[1]), sum(p.numel() for p in model.parameters())
 
 
-def release_free_heap() -> bool:
-    """Hand the C heap's free memory back to the system (glibc ``malloc_trim(0)``); False where that is not glibc."""
+def release_free_heap() -> None:
+    """Hand the C heap's free memory back to the system (glibc ``malloc_trim(0)``); nothing where that is not glibc."""
     import ctypes
 
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
-        return False
-    return True
+        pass
 
 
 def main():

@@ -24,6 +24,7 @@ from ..nn import (
     PolynomialCutoff,
     SphericalLinear,
 )
+from ..nn._chunks import checkpointed_chunks
 from ..so3 import degree_index
 
 __all__ = [
@@ -35,16 +36,6 @@ __all__ = [
     "LinearReadout",
     "NonLinearReadout",
 ]
-
-
-def _checkpointed_chunks(function, n: int, chunk: int, arguments):
-    """``function(*arguments(s))`` for consecutive slices ``s`` of ``range(n)`` of length ``chunk``, each under
-    activation checkpointing (its intermediates are recomputed in the backward pass instead of kept); a generator,
-    so that the caller can combine the parts as they come."""
-    from torch.utils.checkpoint import checkpoint
-
-    for start in range(0, n, chunk):
-        yield checkpoint(function, *arguments(slice(start, start + chunk)), use_reentrant=False)
 
 
 class RadialEmbedding(torch.nn.Module):
@@ -170,7 +161,7 @@ class Interaction(torch.nn.Module):
             return self.conv(x, edge_vectors, edge_index)
         if isinstance(self.conv, EquivariantConvolution):
             return self.conv.forward_in_chunks(x, edge_vectors, edge_index, chunk)
-        parts = _checkpointed_chunks(
+        parts = checkpointed_chunks(
             self.conv, edge_vectors.shape[0], chunk, lambda s: (x, edge_vectors[s], edge_index[:, s])
         )
         return sum(parts)  # the messages of the chunks add up to those of all edges
@@ -221,7 +212,7 @@ class ProductBasis(torch.nn.Module):
         if chunk is None or N <= chunk:
             y = self._product(message, one_hot)
         else:
-            y = torch.cat(list(_checkpointed_chunks(self._product, N, chunk, lambda s: (message[s], one_hot[s]))))
+            y = torch.cat(list(checkpointed_chunks(self._product, N, chunk, lambda s: (message[s], one_hot[s]))))
         return y if skip is None else y + skip
 
     def _product(self, message: torch.Tensor, one_hot: torch.Tensor) -> torch.Tensor:

@@ -46,6 +46,7 @@ from ..products import (
     path_convolution,
     prepare_convolution,
 )
+from ._chunks import checkpointed_chunks
 from .linear import SphericalLinear
 from .radial import RadialMLP
 
@@ -195,20 +196,17 @@ class EquivariantConvolution(torch.nn.Module):
         grid, the sum over edges and the projection run once. Other executors checkpoint whole chunks. Same
         shapes and result as ``forward``.
         """
-        from torch.utils.checkpoint import checkpoint
-
         check_spherical_tensor("x", x, lmax=self.lmax_in, channels=self.channels)
         _check_edges(edge_vectors)
         check_int("chunk", chunk)
-        if edge_vectors.shape[0] <= chunk:
+        E = edge_vectors.shape[0]
+        if E <= chunk:
             return self(x, edge_vectors, edge_index)
         edge_vectors = edge_vectors.to(x.dtype)
-        slices = [slice(start, start + chunk) for start in range(0, edge_vectors.shape[0], chunk)]
         executor = node_sum_executor(self.lmax_in, self.lmax_sh, self.lmax_out, self.method, x.device)
         if executor is None:
-            parts = (checkpoint(self, x, edge_vectors[s], edge_index[:, s], use_reentrant=False) for s in slices)
-            return sum(parts)
-        parts = [checkpoint(self._edge_part, edge_vectors[s], executor, use_reentrant=False) for s in slices]
+            return sum(checkpointed_chunks(self, E, chunk, lambda s: (x, edge_vectors[s], edge_index[:, s])))
+        parts = list(checkpointed_chunks(self._edge_part, E, chunk, lambda s: (edge_vectors[s], executor)))
         messages = convolution_from_edge_basis(x, parts, edge_index, self.lmax_out, executor, self.chunk_size)
         return messages * (4 * math.pi / self.avg_num_neighbors)
 

@@ -145,12 +145,12 @@ def convolution_edge_basis(
         lmax_in, lmax_sh, lmax_out: degrees of the senders, of the edge harmonics and of the messages.
         executor: ``"scalar"`` or ``"grid"`` (:func:`node_sum_executor`).
     """
+    check_choice("executor", executor, ("scalar", "grid"))
     length = safe_norm(vectors)
     if executor == "scalar":
         Y = spherical_harmonics(vectors, lmax_out)
         basis = Y[..., None] * _degree_one_hot(lmax_out, vectors.dtype, vectors.device)
         return basis * _direction_mask(length, lmax_out)[:, None, :]
-    check_choice("executor", executor, ("scalar", "grid"))
     n_theta, n_phi = GauntDescription(lmax_in, lmax_sh, lmax_out).grid_size
     points = _grid_points(n_theta, n_phi, vectors.dtype, vectors.device)  # [K, 3], in the order of the grid values
     unit = vectors / torch.where(length > 0, length, torch.ones_like(length))[:, None]
