@@ -27,3 +27,27 @@ class default_float64:
 
     def __exit__(self, *exc):
         torch.set_default_dtype(self._old)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--device", default="cpu",
+        help="where tests/test_device.py computes (cpu, cuda, cuda:1, ...); it compares each result with the CPU",
+    )  # fmt: skip
+
+
+def pytest_configure(config):
+    import argparse
+
+    from torch_gaunt.cli._arguments import device
+
+    try:
+        device(config.getoption("--device"))
+    except argparse.ArgumentTypeError as error:
+        raise pytest.UsageError(f"--device: {error}") from None
+
+
+@pytest.fixture(scope="session")
+def device(request) -> torch.device:
+    """The ``--device`` of this run (default ``cpu``)."""
+    return torch.device(request.config.getoption("--device"))
