@@ -24,6 +24,7 @@ __all__ = [
     "all_reduce_sum",
     "agree_max",
     "broadcast",
+    "leave",
 ]
 
 
@@ -102,3 +103,14 @@ def all_reduce_sum(value: float) -> float:
 def agree_max(value: float) -> float:
     """The largest ``value`` over all processes (so that time limits end every process at the same epoch)."""
     return _all_reduce(value, dist.ReduceOp.MAX)
+
+
+def leave() -> None:
+    """Wait until every process has finished, then leave the process group (nothing without one).
+
+    Rank 0 writes the model and the reports after the last collective, so the other ranks reach the end first;
+    a rank that tears gloo down while its peer still holds the connection can abort at exit ("terminate called
+    without an active exception"), hence the barrier."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

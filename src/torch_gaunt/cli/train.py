@@ -279,7 +279,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         command=command, progress=args.progress, log=log,
     )  # fmt: skip
     if args.distributed:
-        torch.distributed.destroy_process_group()
+        distributed.leave()
     return 0
 
 
