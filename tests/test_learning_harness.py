@@ -91,6 +91,14 @@ def test_curves_report_and_errors(tmp_path):
     assert "| ours | 2 | 55 (50-60) | 27.5 (25-30) | 50 | 2.5 (2.5-2.5) |" in text  # the untimed seed has no clock
     assert "| mace | 2 | 82.5 (75-90) |" in text
     assert (tmp_path / "out" / "acac.png").stat().st_size > 10_000 and (tmp_path / "out" / "acac.json").is_file()
+    # the report's data stands in for the run folders: the same report again, then grown by one run
+    again = report([tmp_path / "out" / "acac.json"], tmp_path / "again", epochs=(2, 4), minutes=(1,),
+                   untimed=("ours_seed2",))  # fmt: skip
+    assert again == text
+    grown = report([tmp_path / "out" / "acac.json", folders[0]], tmp_path / "grown", epochs=(2, 4), minutes=(1,))
+    assert "| mace | 3 | 80 (75-90) |" in grown
+    with pytest.raises(FileNotFoundError, match="no such report data"):
+        report([tmp_path / "out" / "missing.json"], tmp_path / "none")
 
 
 def test_report_reads_stopped_runs(tmp_path):

@@ -265,9 +265,17 @@ def _load_runs(folders: list[Path]) -> dict[str, list[dict]]:
     """``{label: [run, ...]}`` where each run has ``curve``, ``extrapolation``, ``info``, ``name`` and ``finished``.
 
     A run that was stopped before its end (``run.json`` missing) still has the curve of the epochs it did, from
-    its ``metrics.jsonl`` (ours) or MACE's results file; it has no extrapolation errors and no clock that counts."""
+    its ``metrics.jsonl`` (ours) or MACE's results file; it has no extrapolation errors and no clock that counts.
+    A ``.json`` file in ``folders`` is an earlier report's data (``report`` writes it): its runs are taken as
+    they are, so a report can grow by new runs after the old run folders are gone."""
     runs: dict[str, list[dict]] = {}
     for folder in folders:
+        if folder.suffix == ".json":
+            if not folder.is_file():
+                raise FileNotFoundError(f"{folder}: no such report data (the .json that `report` writes)")
+            for label, group in json.loads(folder.read_text(encoding="utf-8")).items():
+                runs.setdefault(label, []).extend(group)
+            continue
         label = folder.name.rsplit("_seed", 1)[0]
         finished = (folder / "run.json").is_file()
         ours, mace = folder / "train" / "metrics.jsonl", sorted(folder.glob("results/*_train.txt"))
@@ -400,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--extrapolation", default="../shared/data/acac/train_600K.xyz")
         sub.add_argument("--isolated", default="../shared/data/acac/isolated_atoms.xyz")
     plot = commands.add_parser("report", help="tables and plots of finished runs")
-    plot.add_argument("folders", nargs="+", type=Path)
+    plot.add_argument("folders", nargs="+", type=Path, help="run folders, or the .json of an earlier report")
     plot.add_argument("--out", type=Path, required=True, help="report path without suffix")
     plot.add_argument("--title", default="Learning curves on AcAc (450/50 split of train_300K)")
     plot.add_argument("--untimed", nargs="*", default=[], help="run folder names whose wall time does not count")
