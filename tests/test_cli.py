@@ -1,4 +1,5 @@
 import json
+import sys
 
 import pytest
 import torch
@@ -73,6 +74,40 @@ def test_bench_potential_variants(tmp_path, monkeypatch):
     assert params["ours"] != params["ours_per_path"]  # a radial weight per path, not per degree
     with pytest.raises(ValueError, match="variants: expected names among"):
         run(str(DEMO_DATA), [(4, 1)], [torch.float64], rounds=1, variants=["theirs"])
+
+
+FAKE_MACE = """#!{python}
+# speaks mace_potential_worker.py's protocol without mace-torch: cueq is twice as fast, its compiled ops absent
+import json, sys
+backend = sys.argv[-1]
+print("@ ready", json.dumps({{"parameters": 7, "backend": backend, "cueq_ops": False if backend == "cueq" else None}}))
+for line in sys.stdin:
+    if line.strip() not in ("forward", "forward_backward"):
+        break
+    print("@", json.dumps(0.5 if backend == "cueq" else 1.0), flush=True)
+"""
+
+
+def test_bench_potential_times_each_mace_backend(tmp_path, monkeypatch, capsys):
+    from torch_gaunt.bench.potential import run
+
+    fake = tmp_path / "python"
+    fake.write_text(FAKE_MACE.format(python=sys.executable))
+    fake.chmod(0o755)
+    data = run(str(DEMO_DATA), [(4, 1)], [torch.float64], out_dir=tmp_path / "report", mace_python=str(fake),
+               rounds=1, variants=["ours"], mace_backends=("e3nn", "cueq"))  # fmt: skip
+    (row,) = data["rows"]
+    assert set(row["results"]) == {"ours", "mace", "mace_cueq"} and row["params"]["mace_cueq"] == 7
+    for kind in ("forward", "forward_backward"):
+        slow, fast = row["results"]["mace"][kind]["median_ms"], row["results"]["mace_cueq"][kind]["median_ms"]
+        assert slow == pytest.approx(1000.0) and fast == pytest.approx(500.0)
+        assert row["ratios"][f"mace/ours/{kind}"]["median"] == pytest.approx(
+            2 * row["ratios"][f"mace_cueq/ours/{kind}"]["median"], rel=0.5
+        )
+    report = (tmp_path / "report" / "potential.md").read_text()
+    assert "MACE+cuEq / ours" in report and "compiled ops: absent" in report
+    with pytest.raises(ValueError, match="mace_backends: expected names among"):
+        run(str(DEMO_DATA), [(4, 1)], [torch.float64], rounds=1, variants=["ours"], mace_backends=("oeq",))
 
 
 def test_train_and_evaluate_are_listed(capsys):

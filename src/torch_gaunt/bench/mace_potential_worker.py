@@ -1,15 +1,19 @@
 """Time a whole mace-torch potential (``ScaleShiftMACE``) in its own Python environment, round by round on request,
 so that ``torch_gaunt.bench.potential`` interleaves it with ours. Same protocol as ``mace_worker.py``:
 
-    python mace_potential_worker.py structures.xyz batch_size r_max channels max_L correlation float64
-    -> @ ready {"parameters": n}
+    python mace_potential_worker.py structures.xyz batch_size r_max channels max_L correlation float64 [device [backend]]
+    -> @ ready {"parameters": n, "backend": ..., "cueq_ops": ...}
     forward            -> @ seconds per inference (energy and forces) of the batch, over one round
     forward_backward   -> @ seconds per training step (forces with create_graph, loss, backward, Adam step)
     memory             -> @ peak bytes of one training step
     quit
 
 The model is MACE's default for ``mace_run_train`` (residual interaction blocks, 2 layers, 8 Bessel functions,
-polynomial cutoff p = 5, edge harmonics to l = 3, radial MLP [64, 64, 64], MLP readout 16x0e).
+polynomial cutoff p = 5, edge harmonics to l = 3, radial MLP [64, 64, 64], MLP readout 16x0e). ``device`` is
+``cpu`` (default) or ``cuda``; ``backend`` is ``e3nn`` (default) or ``cueq``: the same model converted by MACE's own
+``run_e3nn_to_cueq`` (``mace.cli.convert_e3nn_cueq``, what ``--enable_cueq`` trains with) to cuEquivariance's
+kernels. ``cueq_ops`` says whether cuEquivariance's compiled ops were found; without them it runs its slow
+reference implementation, which times nothing worth quoting.
 """
 
 import json
@@ -39,12 +43,30 @@ def build_mace(numbers: list, channels: int, max_L: int, r_max: float, correlati
     )  # fmt: skip
 
 
+def with_backend(model, backend: str, device: str):
+    """``(model, cueq_ops)``: the model itself for ``e3nn``; for ``cueq`` the same weights in a model that runs
+    cuEquivariance's kernels, converted by MACE's own ``run_e3nn_to_cueq``, and whether cuEquivariance's compiled
+    ops were found (``None`` for ``e3nn``)."""
+    if backend == "e3nn":
+        return model, None
+    if backend != "cueq":
+        raise SystemExit(f"backend: expected 'e3nn' or 'cueq', got {backend!r}")
+    import importlib.util
+
+    from mace.cli.convert_e3nn_cueq import run as run_e3nn_to_cueq
+
+    cueq_ops = importlib.util.find_spec("cuequivariance_ops_torch") is not None
+    return run_e3nn_to_cueq(model, device=torch.device(device).type), cueq_ops
+
+
 def main():
     import ase.io
     from mace import data, tools
     from mace.tools import torch_geometric
 
     path, batch_size, r_max, C, max_L, correlation, dtype = sys.argv[1:8]
+    extra = sys.argv[8:]
+    device, backend = (extra[0] if extra else "cpu"), (extra[1] if len(extra) > 1 else "e3nn")
     batch_size, C, max_L, correlation, r_max = int(batch_size), int(C), int(max_L), int(correlation), float(r_max)
     torch.set_default_dtype(getattr(torch, dtype))
     timing = load_timing()
@@ -58,8 +80,9 @@ def main():
         keys = data.KeySpecification(info_keys={"energy": "REF_energy"}, arrays_keys={"forces": "REF_forces"})
         configs.append(data.config_from_atoms(a, key_specification=keys))
     graphs = [data.AtomicData.from_config(c, z_table=z_table, cutoff=r_max) for c in configs]
-    batch = next(iter(torch_geometric.dataloader.DataLoader(graphs, batch_size=batch_size))).to_dict()
-    model = build_mace(numbers, C, max_L, r_max, correlation)
+    batch = next(iter(torch_geometric.dataloader.DataLoader(graphs, batch_size=batch_size))).to(device).to_dict()
+    model = build_mace(numbers, C, max_L, r_max, correlation).to(device)
+    model, cueq_ops = with_backend(model, backend, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, amsgrad=True)
 
     def step():
@@ -74,14 +97,15 @@ def main():
     def infer():
         return model(batch, training=False, compute_force=True)["forces"]
 
-    ops = {"forward": timing.InProcess(infer, "cpu", 2, 0.2), "forward_backward": timing.InProcess(step, "cpu", 2, 0.2)}
-    print("@ ready", json.dumps({"parameters": sum(p.numel() for p in model.parameters())}), flush=True)
+    ops = {"forward": timing.InProcess(infer, device, 2, 0.2), "forward_backward": timing.InProcess(step, device, 2, 0.2)}
+    info = {"parameters": sum(p.numel() for p in model.parameters()), "backend": backend, "cueq_ops": cueq_ops}
+    print("@ ready", json.dumps(info), flush=True)
     for line in sys.stdin:
         command = line.strip()
         if command in ops:
             print("@", json.dumps(ops[command].round()), flush=True)
         elif command == "memory":
-            print("@", json.dumps(timing.peak_memory(step)), flush=True)
+            print("@", json.dumps(timing.peak_memory(step, device)), flush=True)
         else:
             break
 

@@ -20,10 +20,12 @@ from .report import markdown_table, noise_summary, ratio_cell, time_cell, write_
 from .timing import compare, machine_info, progress, ratio
 from .variants import VARIANTS
 
-__all__ = ["run", "SIZES", "VARIANTS"]
+__all__ = ["run", "SIZES", "VARIANTS", "MACE_BACKENDS"]
 
 SIZES = ((64, 1), (128, 2))
 MACE_PROCESSES = 2
+MACE_BACKENDS = {"e3nn": "mace", "cueq": "mace_cueq"}  # mace-torch's back-ends and their names in the results
+MACE_LABELS = {"mace": "MACE", "mace_cueq": "MACE+cuEq"}
 
 
 def _ours(structures: str, batch_size: int, channels: int, max_L: int, dtype, device, options: dict):
@@ -61,13 +63,20 @@ def run(
     rounds: int = 7,
     allocator_tuned: bool = False,
     variants: list[str] | None = None,
+    mace_backends=("e3nn",),
 ) -> dict:
-    """Time our ``variants`` (names of :data:`VARIANTS`, default all) and, given its environment, MACE at each size
-    and dtype; print the tables and write the report."""
+    """Time our ``variants`` (names of :data:`VARIANTS`, default all) and, given its environment, MACE with each of
+    ``mace_backends`` (:data:`MACE_BACKENDS`) at each size and dtype, on ``device``; print the tables and write
+    the report."""
     variants = list(VARIANTS) if variants is None else variants
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         raise ValueError(f"variants: expected names among {list(VARIANTS)}, got {unknown}")
+    unknown = [b for b in mace_backends if b not in MACE_BACKENDS]
+    if unknown:
+        raise ValueError(f"mace_backends: expected names among {list(MACE_BACKENDS)}, got {unknown}")
+    maces = [MACE_BACKENDS[b] for b in mace_backends] if mace_python else []
+    cueq_ops = None
     rows = []
     for dtype in dtypes:
         for channels, max_L in progress(sizes, f"potential {dtype_name(dtype)}"):
@@ -75,39 +84,45 @@ def run(
             for name in variants:
                 step, infer, n = _ours(structures, batch_size, channels, max_L, dtype, device, VARIANTS[name][1])
                 ops[f"{name}\0forward_backward"], ops[f"{name}\0forward"], params[name] = step, infer, n
-            workers = []
-            if mace_python and torch.device(device).type == "cpu":
-                try:
+            workers: dict[str, list[MaceWorker]] = {}
+            try:
+                for backend in mace_backends if mace_python else ():
                     for _ in range(MACE_PROCESSES):
-                        args = [structures, batch_size, 5.0, channels, max_L, 3, dtype_name(dtype)]
-                        workers.append(MaceWorker(mace_python, "mace_potential_worker.py", args, allocator_tuned))
-                except RuntimeError as error:
-                    print(f"MACE not timed: {error}", file=sys.stderr)
-            for i, w in enumerate(workers):
-                for kind in ("forward", "forward_backward"):
-                    ops[f"mace{i}\0{kind}"] = w.op(kind)
+                        args = [structures, batch_size, 5.0, channels, max_L, 3, dtype_name(dtype), device, backend]
+                        w = MaceWorker(mace_python, "mace_potential_worker.py", args, allocator_tuned)
+                        workers.setdefault(MACE_BACKENDS[backend], []).append(w)
+                        cueq_ops = w.info.get("cueq_ops", cueq_ops) if backend == "cueq" else cueq_ops
+            except RuntimeError as error:
+                print(f"MACE not timed: {error}", file=sys.stderr)
+            for name, group in workers.items():
+                for i, w in enumerate(group):
+                    for kind in ("forward", "forward_backward"):
+                        ops[f"{name}{i}\0{kind}"] = w.op(kind)
             try:
                 timed = compare(ops, device, rounds=rounds, round_time=0.3)
             finally:
-                for w in workers:
-                    w.close()
+                for group in workers.values():
+                    for w in group:
+                        w.close()
             results: dict[str, dict] = {}
             for key, timing in timed.items():
                 name, kind = key.split("\0")
                 results.setdefault(name, {})[kind] = timing
-            if workers:
-                runs = [results.pop(f"mace{i}") for i in range(len(workers))]
-                results["mace"] = {k: min((r[k] for r in runs), key=lambda t: t.median) for k in runs[0]}
-                params["mace"] = workers[0].info.get("parameters")
+            for name, group in workers.items():
+                runs = [results.pop(f"{name}{i}") for i in range(len(group))]
+                results[name] = {k: min((r[k] for r in runs), key=lambda t: t.median) for k in runs[0]}
+                params[name] = group[0].info.get("parameters")
             ratios = {}
-            if "mace" in results:
+            for mace in (m for m in maces if m in results):
                 for name in variants:
                     for kind in ("forward", "forward_backward"):
-                        ratios[f"{name}/{kind}"] = ratio(results["mace"][kind], results[name][kind])
+                        ratios[f"{mace}/{name}/{kind}"] = ratio(results[mace][kind], results[name][kind])
             rows.append(dict(channels=channels, max_L=max_L, dtype=dtype_name(dtype), results=results,
                              ratios=ratios, params=params))  # fmt: skip
     names = [n for n in variants if any(n in r["results"] for r in rows)]
     machine = machine_info(device) + f", allocator tuned: {allocator_tuned} (for MACE's workers too)"
+    if cueq_ops is not None:
+        machine += f", cuEquivariance's compiled ops: {'found' if cueq_ops else 'absent (its slow fallback ran)'}"
     sections = _tables(rows, names)
     warnings = [
         f"{r['channels']}x{r['max_L']} {r['dtype']} {name} {kind}"
@@ -142,21 +157,24 @@ def run(
 
 
 def _tables(rows: list[dict], names: list[str]) -> list[tuple[str, str]]:
-    """Times per kind of step (ours, MACE, MACE over ours per variant) and the parameter counts."""
+    """Times per kind of step (ours, each MACE, each MACE over each of ours) and the parameter counts."""
     labels = [VARIANTS[n][0] for n in names]
+    maces = [m for m in MACE_LABELS if any(m in r["results"] for r in rows)]
     sections = []
     for kind, title in (("forward_backward", "Training step (ms)"), ("forward", "Inference: energy + forces (ms)")):
-        header = ["size", "dtype", *labels, "MACE", *(f"MACE / {label}" for label in labels)]
+        ratios = [(m, n) for m in maces for n in names]
+        header = ["size", "dtype", *labels, *(MACE_LABELS[m] for m in maces)]
+        header += [f"{MACE_LABELS[m]} / {VARIANTS[n][0]}" for m, n in ratios]
         lines = []
         for r in rows:
             res = r["results"]
             lines.append(
                 [f"{r['channels']} ch, max_L {r['max_L']}", r["dtype"]]
-                + [time_cell(res.get(n, {}).get(kind)) for n in (*names, "mace")]
-                + [ratio_cell(r["ratios"].get(f"{n}/{kind}")) for n in names]
+                + [time_cell(res.get(n, {}).get(kind)) for n in (*names, *maces)]
+                + [ratio_cell(r["ratios"].get(f"{m}/{n}/{kind}")) for m, n in ratios]
             )
         sections.append((title, markdown_table(header, lines)))
-    header = ["size", *labels, "MACE"]
+    header = ["size", *labels, *(MACE_LABELS[m] for m in maces)]
     seen, lines = set(), []
     for r in rows:
         if (r["channels"], r["max_L"]) not in seen:
@@ -164,7 +182,7 @@ def _tables(rows: list[dict], names: list[str]) -> list[tuple[str, str]]:
             p = r["params"]
             lines.append(
                 [f"{r['channels']} ch, max_L {r['max_L']}"]
-                + [f"{p[n]:,}" if p.get(n) else "-" for n in (*names, "mace")]
+                + [f"{p[n]:,}" if p.get(n) else "-" for n in (*names, *maces)]
             )
 
     sections.append(("Parameters", markdown_table(header, lines)))

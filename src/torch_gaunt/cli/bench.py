@@ -126,7 +126,7 @@ def _potential(args: argparse.Namespace, argv: list[str]) -> int:
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes] if args.sizes else SIZES
     dtypes = [DTYPES[d] for d in (args.dtypes or ["float64", "float32"])]
     run(args.structures or str(DEMO_DATA), sizes, dtypes, args.device, out, _command_line(argv), mace_python,
-        args.batch_size, allocator_tuned=tuned, variants=args.variants)  # fmt: skip
+        args.batch_size, allocator_tuned=tuned, variants=args.variants, mace_backends=args.mace_backends)  # fmt: skip
     _finish(out)
     return 0
 
@@ -185,6 +185,11 @@ def add_parser(commands, name: str) -> None:
     potential.add_argument(
         "--variants", nargs="+", choices=list(VARIANTS),
         help="our models to time (default: all): " + "; ".join(f"{k}: {v[0]}" for k, v in VARIANTS.items()),
+    )  # fmt: skip
+    potential.add_argument(
+        "--mace-backends", nargs="+", choices=["e3nn", "cueq"], default=["e3nn"],
+        help="mace-torch as it is (e3nn, the default) and/or converted to cuEquivariance (cueq: MACE's "
+        "run_e3nn_to_cueq; needs cuequivariance-torch, and its CUDA ops package on a GPU)",
     )  # fmt: skip
     potential.set_defaults(run=_potential)
     large = ops.add_parser("large", description=BENCHMARKS["large"])
