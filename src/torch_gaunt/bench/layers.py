@@ -9,6 +9,11 @@
 - ``manybody``: :class:`~torch_gaunt.nn.ManyBodyInteraction` vs mace-torch's ``SymmetricContraction``
   (correlation 3, L = 2 and 3, 128 channels, 3 elements). mace-torch pins e3nn 0.4.4, so it runs in its own
   Python environment (``--mace-python``) through ``mace_worker.py``; without one, MACE is reported missing.
+
+Where ``cuequivariance-torch`` is installed, cuEquivariance runs beside them: its ``ChannelWiseTensorProduct`` in the
+same edge convolution as e3nn's (the op MACE's ``--enable_cueq`` convolution runs) and its ``SymmetricContraction``
+(MACE's product basis). On a CPU, or without its CUDA ops package, cuEquivariance runs its reference
+implementation, which times nothing worth quoting: the report says which ran.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import torch
 
 from ..nn import BesselBasis, EquivariantConvolution, FeatureInteraction, ManyBodyInteraction, RadialMLP
 from ..products import GauntDescription
-from ..so3 import edge_frame, spherical_tensor_irreps
+from ..so3 import edge_frame, spherical_harmonics, spherical_tensor_irreps
 from .mace_process import MaceWorker, dtype_name
 from .report import (
     check_results,
@@ -42,6 +47,24 @@ def _e3nn():
         return o3
     except ImportError:
         return None
+
+
+def _cueq():
+    """``(cue, cuet)`` where cuEquivariance is installed, else None."""
+    try:
+        import cuequivariance as cue
+        import cuequivariance_torch as cuet
+
+        return cue, cuet
+    except ImportError:
+        return None
+
+
+def cueq_compiled_ops() -> bool:
+    """Whether cuEquivariance's compiled (CUDA) ops are installed; without them it runs its reference code."""
+    import importlib.util
+
+    return importlib.util.find_spec("cuequivariance_ops_torch") is not None
 
 
 # ---- feature interaction ----------------------------------------------------------------------------------
@@ -90,6 +113,31 @@ class _E3nnEdgeConvolution(torch.nn.Module):
 
     def forward(self, x, vectors, edge_index):
         sh = self.o3.spherical_harmonics(list(range(self.L + 1)), vectors, True)
+        w = self.mlp(self.radial(vectors.norm(dim=-1)))
+        messages = self.tp(x[edge_index[0]], sh, w)
+        return torch.zeros(x.shape[0], messages.shape[1], dtype=x.dtype, device=x.device).index_add(
+            0, edge_index[1], messages
+        )
+
+
+class _CueqEdgeConvolution(torch.nn.Module):
+    """The same edge convolution as :class:`_E3nnEdgeConvolution`, its tensor product cuEquivariance's
+    ``ChannelWiseTensorProduct`` (``uvu``, per-edge weights; e3nn's ``mul_ir`` layout in and out)."""
+
+    def __init__(self, cue, cuet, L: int, C: int, num_basis: int = 8, device=None, dtype=None):
+        super().__init__()
+        self.L = L
+        irreps_node = cue.Irreps("O3", str(spherical_tensor_irreps(L, C)))
+        irreps_sh = cue.Irreps("O3", str(spherical_tensor_irreps(L, 1)))
+        self.tp = cuet.ChannelWiseTensorProduct(
+            irreps_node, irreps_sh, irreps_sh, layout=cue.mul_ir, shared_weights=False, internal_weights=False,
+            device=device, dtype=dtype,
+        )  # fmt: skip
+        self.radial = BesselBasis(4.0, num_basis)
+        self.mlp = RadialMLP([num_basis, 64, self.tp.weight_numel])
+
+    def forward(self, x, vectors, edge_index):
+        sh = spherical_harmonics(vectors, self.L, normalization="component")  # e3nn's, values and order
         w = self.mlp(self.radial(vectors.norm(dim=-1)))
         messages = self.tp(x[edge_index[0]], sh, w)
         return torch.zeros(x.shape[0], messages.shape[1], dtype=x.dtype, device=x.device).index_add(
@@ -161,6 +209,11 @@ def _convolution_ops(L: int, N: int, E: int, C: int, dtype, device) -> dict:
         conv = _E3nnEdgeConvolution(o3, L, C).to(device=device, dtype=dtype)
         xe = torch.randn(N, conv.tp.irreps_in1.dim, dtype=dtype, device=device, requires_grad=True)
         ops["e3nn_edge_tp"] = (lambda: conv(xe, vectors, edge_index), [xe, *conv.parameters()])
+    cueq = _cueq()
+    if cueq is not None:
+        conv = _CueqEdgeConvolution(*cueq, L, C, device=device, dtype=dtype).to(device=device, dtype=dtype)
+        xc = torch.randn(N, (L + 1) ** 2 * C, dtype=dtype, device=device, requires_grad=True)
+        ops["cueq_edge_tp"] = (lambda: conv(xc, vectors, edge_index), [xc, *conv.parameters()])
     return ops
 
 
@@ -180,7 +233,17 @@ def _manybody_results(
         mb = ManyBodyInteraction(L, C, correlation=correlation, num_elements=elements, lmax_out=L_out, method=method)
         mb = mb.to(device=device, dtype=dtype)
         ops[f"ours_{method}"] = (lambda mb=mb: mb(x, element), [x, *mb.parameters()])
-    if not mace_python or torch.device(device).type != "cpu":
+    cueq = _cueq()
+    if cueq is not None:  # cuEquivariance's ir_mul layout is ours, [N, (L+1)**2, C], flattened
+        cue, cuet = cueq
+        irreps_in = cue.Irreps("O3", str(spherical_tensor_irreps(L, C)))
+        irreps_out = cue.Irreps("O3", str(spherical_tensor_irreps(L_out, C)))
+        sc = cuet.SymmetricContraction(
+            irreps_in, irreps_out, correlation, elements, layout=cue.ir_mul, device=device, dtype=dtype
+        )
+        flat = x.reshape(N, -1)
+        ops["cueq_symmetric_contraction"] = (lambda: sc(flat, element), [x, *sc.parameters()])
+    if not mace_python:
         return measure_ops(ops, device, backward)
     # MACE's speed varies 3-5x from one process to the next: run several workers and keep the fastest (per kind),
     # which can only flatter MACE
@@ -191,7 +254,7 @@ def _manybody_results(
                 MaceWorker(
                     mace_python,
                     "mace_worker.py",
-                    [L, L_out, C, N, correlation, elements, dtype_name(dtype)],
+                    [L, L_out, C, N, correlation, elements, dtype_name(dtype), device],
                     allocator_tuned,
                 )
             )
@@ -217,32 +280,35 @@ def _manybody_results(
 # ---- report -----------------------------------------------------------------------------------------------
 OPS = {
     "interaction": (
-        "e3nn_channelwise",
+        ("e3nn_channelwise",),
         [("ours", "ours"), ("e3nn_channelwise", "e3nn uuu"), ("e3nn_fully_connected", "e3nn uvw")],
     ),
     "convolution": (
-        "e3nn_edge_tp",
+        ("e3nn_edge_tp", "cueq_edge_tp"),
         [
             ("ours_gaunt", "ours (Gaunt)"),
             ("ours_edge_frame", "ours (edge frame)"),
             ("escn_so2", "eSCN-style SO(2)"),
             ("e3nn_edge_tp", "e3nn edge TP"),
+            ("cueq_edge_tp", "cuEquivariance edge TP"),
         ],
     ),
     "manybody": (
-        "mace",
+        ("mace", "cueq_symmetric_contraction"),
         [
             ("ours_grid", "ours (grid)"),
             ("ours_fourier", "ours (Fourier, pairwise)"),
             ("mace", "MACE SymmetricContraction"),
+            ("cueq_symmetric_contraction", "cuEquivariance SymmetricContraction"),
         ],
     ),
 }
 
 
 def _tables(op: str, rows: list[dict], backward: bool) -> list[tuple[str, str]]:
-    reference, columns = OPS[op]
+    references, columns = OPS[op]
     ours = [name for name, _ in columns if name.startswith("ours")]
+    compared = [(ref, n) for ref in references if any(ref in r["results"] for r in rows) for n in ours]
     sections = []
     kinds = (
         (("forward", "Forward"), ("forward_backward", "Forward + backward")) if backward else (("forward", "Forward"),)
@@ -250,7 +316,7 @@ def _tables(op: str, rows: list[dict], backward: bool) -> list[tuple[str, str]]:
     for kind, title in kinds:
         labels = dict(columns)
         header = (
-            ["L"] + [f"{label} (ms)" for _, label in columns] + [f"{labels[reference]} / {labels[n]}" for n in ours]
+            ["L"] + [f"{label} (ms)" for _, label in columns] + [f"{labels[ref]} / {labels[n]}" for ref, n in compared]
         )
         lines = []
         for r in rows:
@@ -259,7 +325,7 @@ def _tables(op: str, rows: list[dict], backward: bool) -> list[tuple[str, str]]:
             for name, _ in columns:
                 timing = res.get(name, {}).get(kind)
                 cells.append(time_cell(timing) + ("!" if res.get(name, {}).get("impossible") else ""))
-            cells += [ratio_cell(r["ratios"].get(f"{name}/{kind}")) for name in ours]
+            cells += [ratio_cell(r["ratios"].get(f"{ref}/{name}/{kind}")) for ref, name in compared]
             lines.append(cells)
         sections.append((title, markdown_table(header, lines)))
     if backward:
@@ -296,7 +362,7 @@ def run(
     mace_python=None,
 ) -> dict:
     """Benchmark one op (``interaction``, ``convolution`` or ``manybody``) over ``lmaxes``; print and save."""
-    reference, columns = OPS[op]
+    references, columns = OPS[op]
     rows = []
     for L in progress(lmaxes, op):
         if op == "interaction":
@@ -306,12 +372,16 @@ def run(
         else:
             results = _manybody_results(L, 256, 128, dtype, device, backward, mace_python, allocator_tuned)
         ratios = {}
-        for name, _ in columns:
-            for kind in ("forward", "forward_backward"):
-                if name.startswith("ours") and reference in results and kind in results.get(name, {}):
-                    ratios[f"{name}/{kind}"] = ratio(results[reference][kind], results[name][kind])
+        for ref in (r for r in references if r in results):
+            for name in (n for n, _ in columns if n.startswith("ours")):
+                for kind in ("forward", "forward_backward"):
+                    if kind in results.get(name, {}):
+                        ratios[f"{ref}/{name}/{kind}"] = ratio(results[ref][kind], results[name][kind])
         rows.append({"lmax": L, "results": results, "ratios": ratios, "warnings": check_results(f"L = {L}", results)})
     machine = machine_info(device) + f", {str(dtype).replace('torch.', '')}, allocator tuned: {allocator_tuned}"
+    if any(ref.startswith("cueq") and ref in r["results"] for r in rows for ref in references):
+        ops = "its CUDA ops" if cueq_compiled_ops() else "its reference code (no CUDA ops package): not a speed to quote"
+        machine += f", cuEquivariance {_cueq()[0].__version__} with {ops}"
     sections = _tables(op, rows, backward)
     warnings = [w for r in rows for w in r["warnings"]]
     quality = noise_summary(warnings, sum(len(r["results"]) * (2 if backward else 1) for r in rows))

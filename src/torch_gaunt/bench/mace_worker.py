@@ -4,7 +4,7 @@ share ours), round by round on request, so that ``torch_gaunt.bench.layers`` int
 torch-gaunt need not be installed there: the worker loads the torch-only ``timing.py`` beside it by path, so both
 sides are timed and measured by the same code. Protocol, one line each way:
 
-    python mace_worker.py L L_out channels nodes correlation elements float32
+    python mace_worker.py L L_out channels nodes correlation elements float32 [device]
     -> @ ready
     forward | forward_backward      -> @ seconds per call over one round
     memory                          -> @ peak bytes of one forward + backward
@@ -42,7 +42,9 @@ def main():
 
     L, L_out, C, N, correlation, elements = (int(a) for a in sys.argv[1:7])
     dtype = getattr(torch, sys.argv[7])
+    device = sys.argv[8] if len(sys.argv) > 8 else "cpu"
     torch.set_default_dtype(dtype)
+    torch.set_default_device(device)
     timing = load_timing()
     irreps_in = o3.Irreps([(C, (l, (-1) ** l)) for l in range(L + 1)])
     irreps_out = o3.Irreps([(C, (l, (-1) ** l)) for l in range(L_out + 1)])
@@ -52,8 +54,8 @@ def main():
     forward = lambda: contraction(x, y)  # noqa: E731
     params = [x, *contraction.parameters()]
     ops = {
-        "forward": timing.InProcess(timing.inference(forward), "cpu", 2, 0.02),
-        "forward_backward": timing.InProcess(timing.training_step(forward, params), "cpu", 2, 0.02),
+        "forward": timing.InProcess(timing.inference(forward), device, 2, 0.02),
+        "forward_backward": timing.InProcess(timing.training_step(forward, params), device, 2, 0.02),
     }
     print("@ ready", flush=True)
     for line in sys.stdin:
@@ -61,7 +63,7 @@ def main():
         if command in ops:
             print("@", json.dumps(ops[command].round()), flush=True)
         elif command == "memory":
-            print("@", json.dumps(timing.peak_memory(timing.training_step(forward, params))), flush=True)
+            print("@", json.dumps(timing.peak_memory(timing.training_step(forward, params), device)), flush=True)
         else:
             break
 
