@@ -4,7 +4,13 @@ python -m venv .venv-mace && .venv-mace/bin/pip install torch==2.13.0 && .venv-m
 python benchmarks/learning_curves.py run mace --seed 123               # runs/learning/mace_seed123
 python benchmarks/learning_curves.py run ours --seed 123               # runs/learning/ours_seed123
 python benchmarks/learning_curves.py run ours --seed 123 --minutes 60 --label ours_60min
+python benchmarks/learning_curves.py run ours --seed 123 --label perpath --extra "--convolution per_path"
 python benchmarks/learning_curves.py report runs/learning/*_seed* --out docs/experiments/learning/acac
+
+The committed report grew from its own data after the first runs' folders were gone:
+python benchmarks/learning_curves.py report docs/experiments/learning/acac.json runs/learning/perpath_seed12[34] \
+    --out docs/experiments/learning/acac --epochs 10 20 40 80 \
+    --untimed ours_seed123 mace_seed123 ours_seed124 mace_seed124 perpath_seed123 perpath_seed124
 """
 
 import sys

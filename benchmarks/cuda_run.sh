@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The one prepared GPU run of issue 20, about 8 minutes on one GPU: the device tests on CUDA, then Gaunt-MACE
+# against mace-torch with and without cuEquivariance, the Gaunt tensor products against e3nn, and the layers
+# against e3nn, MACE and cuEquivariance, all on the GPU, interleaved as on the CPU. Everything lands in OUT:
+# log.txt (all output) and results.tgz (every report: .md, .json, .png).
+#
+# Prepare here: bash benchmarks/cuda_wheels.sh .whl   (then carry .whl to the GPU machine)
+# There:        bash benchmarks/cuda_run.sh "$OUT" [.whl]
+# Dry run on a CPU with the environments of this machine (checks the plumbing, times nothing worth quoting):
+#   DEVICE=cpu QUICK=1 PYTHON=.venv/bin/python MACE_PYTHON=.venv-mace/bin/python bash benchmarks/cuda_run.sh OUT
+set -uo pipefail
+out=${1:?usage: cuda_run.sh OUT [WHEELS]}
+wheels=${2:-.whl}
+device=${DEVICE:-cuda}
+quick=${QUICK:-0}
+mkdir -p "$out"
+results=$(mktemp -d)
+log="$out/log.txt"
+exec > >(tee "$log") 2>&1
+
+if [ -z "${PYTHON:-}" ]; then  # the GPU machine: install the carried wheels beside its own packages
+    install() { python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$1" "${@:2}"; }
+    install /tmp/site "$wheels"/ours/*.whl || exit 1
+    install /tmp/mace-site "$wheels"/mace/*.whl || exit 1
+    if [ -f "$wheels/ops.tar.xz" ]; then
+        python3 -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall('/tmp/site')" "$wheels/ops.tar.xz"
+    fi
+    printf '#!/bin/sh\nPYTHONPATH=/tmp/mace-site:/tmp/site exec python3 "$@"\n' > /tmp/mace-python
+    chmod +x /tmp/mace-python
+    export PYTHONPATH="$PWD/src:/tmp/site"
+    PYTHON=python3
+    MACE_PYTHON=/tmp/mace-python
+fi
+MACE_PYTHON=${MACE_PYTHON:-}
+export PYTHONUNBUFFERED=1
+step() {  # step SECONDS NAME COMMAND...: one part, stopped after SECONDS so that the rest still runs
+    local seconds=$1 name=$2
+    shift 2
+    echo "=== $name ($(date -u +%H:%M:%S), at most ${seconds} s): $*"
+    timeout "$seconds" "$@"
+    echo "=== $name: exit $?"
+}
+"$PYTHON" -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"
+"$PYTHON" -c "import cuequivariance_torch, importlib.util as u; print('cuequivariance ops:', u.find_spec('cuequivariance_ops_torch') is not None)"
+bench() { "$PYTHON" -m torch_gaunt.cli bench "$@" --device "$device"; }
+mace=()
+[ -n "$MACE_PYTHON" ] && mace=(--mace-python "$MACE_PYTHON")
+if [ "$quick" = 1 ]; then
+    sizes=(--sizes 8x1 --dtypes float32)
+    lmax_tp=(--lmax 1 2)
+    lmax_layers=(--lmax 1)
+    atoms=32
+else
+    sizes=()
+    lmax_tp=(--lmax 1 2 3 4 5 6 7 8 10 12 14 16)
+    lmax_layers=()
+    atoms=2048
+fi
+
+step 90 "device tests" "$PYTHON" -m pytest tests/test_device.py --device "$device" -q -p no:cacheprovider
+step 120 "potential, batch 5" bench potential "${sizes[@]}" "${mace[@]}" --mace-backends e3nn cueq \
+    --variants ours --out "$results/potential_batch5"
+step 75 "potential, batch 64" bench potential "${sizes[@]}" "${mace[@]}" --mace-backends e3nn cueq \
+    --variants ours --batch_size 64 --out "$results/potential_batch64"
+step 45 "fcc Cu, about $atoms atoms" bench large --kinds periodic --max_atoms "$atoms" "${mace[@]}" --out "$results/large"
+step 60 "tensor products" bench tp "${lmax_tp[@]}" --out "$results/tp"
+step 30 "convolution" bench convolution "${lmax_layers[@]}" --out "$results/convolution"
+step 45 "many-body" bench manybody "${lmax_layers[@]}" "${mace[@]}" --out "$results/manybody"
+tar czf "$out/results.tgz" -C "$results" .
+echo "wrote $out/results.tgz and $log"
