@@ -33,6 +33,7 @@ if [ -z "${PYTHON:-}" ]; then  # the GPU machine: install the carried wheels bes
 fi
 MACE_PYTHON=${MACE_PYTHON:-}
 export PYTHONUNBUFFERED=1
+export MACE_CUEQ_CACHE=/tmp/mace-cueq-models  # batch 64 reuses the models that batch 5 converted
 step() {  # step SECONDS NAME COMMAND...: one part, stopped after SECONDS so that the rest still runs
     local seconds=$1 name=$2
     shift 2
@@ -40,31 +41,40 @@ step() {  # step SECONDS NAME COMMAND...: one part, stopped after SECONDS so tha
     timeout "$seconds" "$@"
     echo "=== $name: exit $?"
 }
+bench() {  # bench SECONDS NAME OP ARGS...: torch-gaunt bench OP on the device
+    step "$1" "$2" "$PYTHON" -m torch_gaunt.cli bench "$3" --device "$device" "${@:4}"
+}
 "$PYTHON" -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"
 "$PYTHON" -c "import cuequivariance_torch, importlib.util as u; print('cuequivariance ops:', u.find_spec('cuequivariance_ops_torch') is not None)"
-bench() { "$PYTHON" -m torch_gaunt.cli bench "$@" --device "$device"; }
 mace=()
 [ -n "$MACE_PYTHON" ] && mace=(--mace-python "$MACE_PYTHON")
 if [ "$quick" = 1 ]; then
-    sizes=(--sizes 8x1 --dtypes float32)
+    sizes=(8x1)
+    dtypes=(--dtypes float32)
+    potential_seconds=90
     lmax_tp=(--lmax 1 2)
     lmax_layers=(--lmax 1)
     atoms=32
 else
-    sizes=()
+    sizes=(64x1 128x2)
+    dtypes=(--dtypes float32 float64)
+    potential_seconds=70
     lmax_tp=(--lmax 1 2 3 4 5 6 7 8 10 12 14 16)
     lmax_layers=()
     atoms=2048
 fi
 
-step 90 "device tests" "$PYTHON" -m pytest tests/test_device.py --device "$device" -q -p no:cacheprovider
-step 120 "potential, batch 5" bench potential "${sizes[@]}" "${mace[@]}" --mace-backends e3nn cueq \
-    --variants ours --out "$results/potential_batch5"
-step 75 "potential, batch 64" bench potential "${sizes[@]}" "${mace[@]}" --mace-backends e3nn cueq \
-    --variants ours --batch_size 64 --out "$results/potential_batch64"
-step 45 "fcc Cu, about $atoms atoms" bench large --kinds periodic --max_atoms "$atoms" "${mace[@]}" --out "$results/large"
-step 60 "tensor products" bench tp "${lmax_tp[@]}" --out "$results/tp"
-step 30 "convolution" bench convolution "${lmax_layers[@]}" --out "$results/convolution"
-step 45 "many-body" bench manybody "${lmax_layers[@]}" "${mace[@]}" --out "$results/manybody"
+step 45 "device tests" "$PYTHON" -m pytest tests/test_device.py --device "$device" -q -p no:cacheprovider
+for batch in 5 64; do  # one call per size, so that a size that runs out of time loses only itself
+    for size in "${sizes[@]}"; do
+        bench "$potential_seconds" "potential, batch $batch, $size" potential --sizes "$size" "${dtypes[@]}" \
+            "${mace[@]}" --mace-backends e3nn cueq --variants ours --batch_size "$batch" \
+            --out "$results/potential_batch${batch}_$size"
+    done
+done
+bench 30 "fcc Cu, about $atoms atoms" large --kinds periodic --max_atoms "$atoms" "${mace[@]}" --out "$results/large"
+bench 45 "tensor products" tp "${lmax_tp[@]}" --out "$results/tp"
+bench 20 "convolution" convolution "${lmax_layers[@]}" --out "$results/convolution"
+bench 30 "many-body" manybody "${lmax_layers[@]}" "${mace[@]}" --out "$results/manybody"
 tar czf "$out/results.tgz" -C "$results" .
 echo "wrote $out/results.tgz and $log"

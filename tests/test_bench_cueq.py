@@ -4,7 +4,7 @@ equivariant ops they are said to be (run on its reference code on the CPU)."""
 import pytest
 import torch
 
-from torch_gaunt.bench.layers import OPS, _CueqEdgeConvolution, _cueq, run
+from torch_gaunt.bench.layers import OPS, _cueq, _CueqEdgeConvolution, run
 from torch_gaunt.testing import assert_equivariant
 
 cueq = pytest.importorskip("cuequivariance_torch") and _cueq()
@@ -23,7 +23,7 @@ def test_cueq_edge_convolution_is_equivariant():
 
 def test_cueq_symmetric_contraction_reads_our_layout():
     cue, cuet = cueq
-    L, C, elements = 2, 4, 3
+    C, elements = 4, 3
     sc = cuet.SymmetricContraction(
         cue.Irreps("O3", f"{C}x0e+{C}x1o+{C}x2e"), cue.Irreps("O3", f"{C}x0e+{C}x1o"), 3, elements,
         layout=cue.ir_mul, dtype=torch.float64,

@@ -380,7 +380,9 @@ def run(
         rows.append({"lmax": L, "results": results, "ratios": ratios, "warnings": check_results(f"L = {L}", results)})
     machine = machine_info(device) + f", {str(dtype).replace('torch.', '')}, allocator tuned: {allocator_tuned}"
     if any(ref.startswith("cueq") and ref in r["results"] for r in rows for ref in references):
-        ops = "its CUDA ops" if cueq_compiled_ops() else "its reference code (no CUDA ops package): not a speed to quote"
+        ops = (
+            "its CUDA ops" if cueq_compiled_ops() else "its reference code (no CUDA ops package): not a speed to quote"
+        )
         machine += f", cuEquivariance {_cueq()[0].__version__} with {ops}"
     sections = _tables(op, rows, backward)
     warnings = [w for r in rows for w in r["warnings"]]

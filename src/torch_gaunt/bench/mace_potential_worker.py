@@ -13,7 +13,8 @@ polynomial cutoff p = 5, edge harmonics to l = 3, radial MLP [64, 64, 64], MLP r
 ``cpu`` (default) or ``cuda``; ``backend`` is ``e3nn`` (default) or ``cueq``: the same model converted by MACE's own
 ``run_e3nn_to_cueq`` (``mace.cli.convert_e3nn_cueq``, what ``--enable_cueq`` trains with) to cuEquivariance's
 kernels. ``cueq_ops`` says whether cuEquivariance's compiled ops were found; without them it runs its slow
-reference implementation, which times nothing worth quoting.
+reference implementation, which times nothing worth quoting. With ``MACE_CUEQ_CACHE=DIR`` a converted model is
+saved there and reused by later workers of the same size and dtype (the conversion takes 25-70 s).
 """
 
 import json
@@ -43,10 +44,10 @@ def build_mace(numbers: list, channels: int, max_L: int, r_max: float, correlati
     )  # fmt: skip
 
 
-def with_backend(model, backend: str, device: str):
+def with_backend(model, backend: str, device: str, key: str = "model"):
     """``(model, cueq_ops)``: the model itself for ``e3nn``; for ``cueq`` the same weights in a model that runs
     cuEquivariance's kernels, converted by MACE's own ``run_e3nn_to_cueq``, and whether cuEquivariance's compiled
-    ops were found (``None`` for ``e3nn``)."""
+    ops were found (``None`` for ``e3nn``). ``key`` names the model in ``$MACE_CUEQ_CACHE``."""
     if backend == "e3nn":
         return model, None
     if backend != "cueq":
@@ -56,6 +57,18 @@ def with_backend(model, backend: str, device: str):
     from mace.cli.convert_e3nn_cueq import run as run_e3nn_to_cueq
 
     cueq_ops = importlib.util.find_spec("cuequivariance_ops_torch") is not None
+    cache = os.environ.get("MACE_CUEQ_CACHE")  # converting takes 25-70 s on one CPU core: reuse a converted model
+    if cache:
+        from pathlib import Path
+
+        path = Path(cache) / f"{key}.pt"
+        if path.is_file():
+            return torch.load(path, map_location=device, weights_only=False), cueq_ops
+        converted = run_e3nn_to_cueq(model, device=torch.device(device).type)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(converted, str(path) + ".part")
+        os.replace(str(path) + ".part", path)
+        return converted, cueq_ops
     return run_e3nn_to_cueq(model, device=torch.device(device).type), cueq_ops
 
 
@@ -82,7 +95,8 @@ def main():
     graphs = [data.AtomicData.from_config(c, z_table=z_table, cutoff=r_max) for c in configs]
     batch = next(iter(torch_geometric.dataloader.DataLoader(graphs, batch_size=batch_size))).to(device).to_dict()
     model = build_mace(numbers, C, max_L, r_max, correlation).to(device)
-    model, cueq_ops = with_backend(model, backend, device)
+    key = f"{C}x{max_L}_correlation{correlation}_{dtype}_{'-'.join(map(str, numbers))}_rmax{r_max}"
+    model, cueq_ops = with_backend(model, backend, device, key)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, amsgrad=True)
 
     def step():
@@ -97,7 +111,10 @@ def main():
     def infer():
         return model(batch, training=False, compute_force=True)["forces"]
 
-    ops = {"forward": timing.InProcess(infer, device, 2, 0.2), "forward_backward": timing.InProcess(step, device, 2, 0.2)}
+    ops = {
+        "forward": timing.InProcess(infer, device, 2, 0.2),
+        "forward_backward": timing.InProcess(step, device, 2, 0.2),
+    }
     info = {"parameters": sum(p.numel() for p in model.parameters()), "backend": backend, "cueq_ops": cueq_ops}
     print("@ ready", json.dumps(info), flush=True)
     for line in sys.stdin:

@@ -20,7 +20,7 @@ class MaceWorker:
     """A worker script beside this file (``mace_worker.py``, ``mace_potential_worker.py``) run by the Python of
     MACE's own environment, timed round by round on request so that its rounds interleave with ours."""
 
-    def __init__(self, python: str, script: str, args: list, allocator_tuned: bool = False):
+    def __init__(self, python: str, script: str, args: list, allocator_tuned: bool = False, wait: bool = True):
         args = [python, str(Path(__file__).with_name(script)), *map(str, args)]
         # e3nn 0.4.4 loads its packaged constants with torch.load, which torch >= 2.6 refuses by default
         env = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
@@ -29,6 +29,13 @@ class MaceWorker:
         self.process = subprocess.Popen(
             args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
         )
+        self.info: dict = {}
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Block until the worker has built its model and says ``ready`` (with ``wait=False``, workers started
+        one after the other build their models at the same time, and this collects them)."""
         ready = self._read()
         if not ready.startswith("ready"):
             self._fail("failed to start")
