@@ -88,23 +88,10 @@ def run(
             for name in variants:
                 step, infer, n = _ours(structures, batch_size, channels, max_L, dtype, device, VARIANTS[name][1])
                 ops[f"{name}\0forward_backward"], ops[f"{name}\0forward"], params[name] = step, infer, n
-            workers: dict[str, list[MaceWorker]] = {}
-            try:  # every worker builds (and converts) its model at the same time
-                for backend in mace_backends if mace_python else ():
-                    for _ in range(MACE_PROCESSES[backend]):
-                        args = [structures, batch_size, 5.0, channels, max_L, 3, dtype_name(dtype), device, backend]
-                        w = MaceWorker(mace_python, "mace_potential_worker.py", args, allocator_tuned, wait=False)
-                        workers.setdefault(MACE_BACKENDS[backend], []).append(w)
-                for group in workers.values():
-                    for w in group:
-                        w.wait_ready()
-                        cueq_ops = w.info["cueq_ops"] if w.info.get("backend") == "cueq" else cueq_ops
-            except RuntimeError as error:
-                print(f"MACE not timed: {error}", file=sys.stderr)
-                for group in workers.values():
-                    for w in group:
-                        w.process.kill()
-                workers = {}
+            args = [structures, batch_size, 5.0, channels, max_L, 3, dtype_name(dtype), device]
+            workers = _mace_workers(mace_python, mace_backends, args, allocator_tuned) if mace_python else {}
+            for w in workers.get("mace_cueq", []):
+                cueq_ops = w.info.get("cueq_ops")
             for name, group in workers.items():
                 for i, w in enumerate(group):
                     for kind in ("forward", "forward_backward"):
@@ -165,6 +152,27 @@ def run(
         write_report(out_dir, "potential", "Gaunt-MACE vs MACE: training step and inference", command, machine,
                      sections, data, None, notes)  # fmt: skip
     return data
+
+
+def _mace_workers(mace_python: str, backends, args: list, allocator_tuned: bool) -> dict[str, list[MaceWorker]]:
+    """``{result name: [worker, ...]}``: :data:`MACE_PROCESSES` workers per back-end, all building (and converting)
+    their models at the same time; none if one fails to start (the error is printed)."""
+    workers: dict[str, list[MaceWorker]] = {}
+    try:
+        for backend in backends:
+            for _ in range(MACE_PROCESSES[backend]):
+                w = MaceWorker(mace_python, "mace_potential_worker.py", [*args, backend], allocator_tuned, wait=False)
+                workers.setdefault(MACE_BACKENDS[backend], []).append(w)
+        for group in workers.values():
+            for w in group:
+                w.wait_ready()
+    except RuntimeError as error:
+        print(f"MACE not timed: {error}", file=sys.stderr)
+        for group in workers.values():
+            for w in group:
+                w.process.kill()
+        return {}
+    return workers
 
 
 def _tables(rows: list[dict], names: list[str]) -> list[tuple[str, str]]:
