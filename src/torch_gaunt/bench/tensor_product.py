@@ -20,6 +20,7 @@ import math
 import torch
 
 from ..products import CGTensorProduct, GauntDescription, GauntTensorProduct, channelwise_instructions, select_method
+from ..products.backends import grid_triton
 from ..so3 import spherical_tensor_irreps
 from .report import (
     check_results,
@@ -33,7 +34,7 @@ from .report import (
 )
 from .timing import machine_info, measure_ops, progress, ratio
 
-OURS = ("dense", "grid", "fourier")
+OURS = ("dense", "grid", "fourier", "grid_triton")  # grid_triton where it can run (a GPU with Triton)
 DROP_FACTOR = 4.0
 CAPS = {"e3nn_fully_connected": 3, "cg_reference": 6, "e3nn_channelwise": 10}
 COLUMNS = [
@@ -43,6 +44,7 @@ COLUMNS = [
     ("dense", "dense"),
     ("grid", "grid"),
     ("grid_compiled", "grid, torch.compile"),
+    ("grid_triton", "grid, one Triton kernel"),
     ("fourier", "fourier"),
 ]
 
@@ -192,10 +194,11 @@ def run(
 
     ``compiled`` adds the grid product under ``torch.compile`` (inductor) to the 256 x 16 protocol.
     """
-    running = set(OURS)
+    runnable = {m for m in OURS if m != "grid_triton" or grid_triton.available(device)}
+    running = set(runnable)
     channels = _protocol(lmaxes, 256, 16, dtype, device, backward, True, "tensor products, 256 x 16", running, compiled)
     scaling = _protocol(scaling_lmaxes, 256, 16, dtype, device, False, False, "scaling, 256 x 16", running)
-    pof = _protocol(pof_lmaxes, 10_000, 1, dtype, device, backward, True, "Price-of-Freedom, 10000 x 1", set(OURS))
+    pof = _protocol(pof_lmaxes, 10_000, 1, dtype, device, backward, True, "Price-of-Freedom, 10000 x 1", set(runnable))
     exponent = _fit_exponent([r for r in channels if r["lmax"] >= 8] + scaling)
     sections = [("Forward, batch 256 x 16 channels", _time_table(channels, "forward"))]
     if backward:

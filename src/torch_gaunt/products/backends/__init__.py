@@ -8,8 +8,8 @@ A backend is one file with two functions:
   ``z [M, K3, C]``. It builds nothing, so it traces into one graph with ``torch.compile``.
 """
 
-from . import dense, fourier, grid
+from . import dense, fourier, grid, grid_triton
 
-BACKENDS = {"dense": dense, "grid": grid, "fourier": fourier}
+BACKENDS = {"dense": dense, "grid": grid, "fourier": fourier, "grid_triton": grid_triton}
 
-__all__ = ["BACKENDS", "dense", "fourier", "grid"]
+__all__ = ["BACKENDS", "dense", "fourier", "grid", "grid_triton"]
