@@ -46,6 +46,27 @@ def test_gaunt_product_and_its_gradient(device, method, degrees):
         _same(g_d, g, device, atol=1e-9)
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
+def test_grid_triton_on_the_device(device, dtype):
+    """The fused Triton kernel on the device (skipped where it cannot run: no Triton, or a CPU without
+    ``TRITON_INTERPRET=1``) against the grid executor on the CPU, with its gradients."""
+    from torch_gaunt.products.backends import grid_triton
+
+    if not grid_triton.available(device):
+        pytest.skip(f"grid_triton cannot run on {device}")
+    x = torch.randn(33, 16, 6, dtype=dtype, requires_grad=True)  # 198 rows: seven tiles, the last one partial
+    y = torch.randn(33, 9, 1, dtype=dtype, requires_grad=True)
+    z = gaunt_tensor_product(x, y, 4, method="grid")
+    grads = torch.autograd.grad(z.square().sum(), (x, y))
+    xd, yd = (t.detach().to(device).requires_grad_(True) for t in (x, y))
+    zd = gaunt_tensor_product(xd, yd, 4, method="grid_triton")
+    grads_d = torch.autograd.grad(zd.square().sum(), (xd, yd))
+    atol = 1e-10 if dtype == F64 else 1e-4
+    _same(zd, z.detach(), device, atol=atol)
+    for g_d, g in zip(grads_d, grads):
+        _same(g_d, g, device, atol=100 * atol)
+
+
 def test_many_body_vector_and_pointwise_products(device):
     x = torch.randn(4, 9, 3, dtype=F64)
     w_in, w_out = torch.randn(4, 6, 3, 3, dtype=F64), torch.randn(4, 3, 2, 3, dtype=F64)
