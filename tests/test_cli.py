@@ -106,6 +106,8 @@ def test_bench_potential_times_each_mace_backend(tmp_path, monkeypatch, capsys):
         )
     report = (tmp_path / "report" / "potential.md").read_text()
     assert "MACE+cuEq / ours" in report and "compiled ops: absent" in report
+    with pytest.raises(ValueError, match="rounds: expected at least 1"):
+        run(str(DEMO_DATA), [(4, 1)], [torch.float64], rounds=0, variants=["ours"])
     with pytest.raises(ValueError, match="mace_backends: expected names among"):
         run(str(DEMO_DATA), [(4, 1)], [torch.float64], rounds=1, variants=["ours"], mace_backends=("oeq",))
 

@@ -76,6 +76,8 @@ def run(
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         raise ValueError(f"variants: expected names among {list(VARIANTS)}, got {unknown}")
+    if rounds < 1:
+        raise ValueError(f"rounds: expected at least 1, got {rounds}")
     unknown = [b for b in mace_backends if b not in MACE_BACKENDS]
     if unknown:
         raise ValueError(f"mace_backends: expected names among {list(MACE_BACKENDS)}, got {unknown}")

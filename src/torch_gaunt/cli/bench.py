@@ -126,7 +126,8 @@ def _potential(args: argparse.Namespace, argv: list[str]) -> int:
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes] if args.sizes else SIZES
     dtypes = [DTYPES[d] for d in (args.dtypes or ["float64", "float32"])]
     run(args.structures or str(DEMO_DATA), sizes, dtypes, args.device, out, _command_line(argv), mace_python,
-        args.batch_size, allocator_tuned=tuned, variants=args.variants, mace_backends=args.mace_backends)  # fmt: skip
+        args.batch_size, rounds=args.rounds, allocator_tuned=tuned, variants=args.variants,
+        mace_backends=args.mace_backends)  # fmt: skip
     _finish(out)
     return 0
 
@@ -182,6 +183,7 @@ def add_parser(commands, name: str) -> None:
     potential.add_argument("--dtypes", nargs="+", choices=list(DTYPES), help="default: float64 float32")
     potential.add_argument("--structures", help="structure file (default: the demo AcAc data)")
     potential.add_argument("--batch_size", type=int, default=5, help="structures per batch (default 5)")
+    potential.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds (default 7)")
     potential.add_argument(
         "--variants", nargs="+", choices=list(VARIANTS),
         help="our models to time (default: all): " + "; ".join(f"{k}: {v[0]}" for k, v in VARIANTS.items()),
