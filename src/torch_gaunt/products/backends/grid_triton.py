@@ -32,11 +32,15 @@ BLOCK_G = 32
 def available(device: torch.device | str) -> bool:
     """Whether this executor can run on ``device``: Triton is installed, and the device is CUDA or Triton's
     interpreter is on (``TRITON_INTERPRET=1``)."""
-    try:
-        import triton  # noqa: F401
-    except ImportError:
+    if not _triton_installed():
         return False
     return torch.device(device).type == "cuda" or os.environ.get("TRITON_INTERPRET") == "1"
+
+
+def _triton_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("triton") is not None
 
 
 def _padded(n: int, multiple: int = 16) -> int:
@@ -145,10 +149,3 @@ def run(x: torch.Tensor, y: torch.Tensor, desc: GauntDescription, t: dict[str, t
     z = _FusedGridProduct.apply(rows_x, rows_y, t["b1t"], t["b2t"], t["pt"])[:, :K3]
     return z.reshape(M, C, K3).transpose(1, 2).contiguous()
 
-
-def _triton_installed() -> bool:
-    try:
-        import triton  # noqa: F401
-    except ImportError:
-        return False
-    return True
