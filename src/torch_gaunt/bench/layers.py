@@ -111,21 +111,23 @@ class _E3nnEdgeConvolution(torch.nn.Module):
         self.mlp = RadialMLP([num_basis, 64, self.tp.weight_numel])
         self.o3 = o3
 
+    def harmonics(self, vectors):
+        return self.o3.spherical_harmonics(list(range(self.L + 1)), vectors, True)
+
     def forward(self, x, vectors, edge_index):
-        sh = self.o3.spherical_harmonics(list(range(self.L + 1)), vectors, True)
         w = self.mlp(self.radial(vectors.norm(dim=-1)))
-        messages = self.tp(x[edge_index[0]], sh, w)
+        messages = self.tp(x[edge_index[0]], self.harmonics(vectors), w)
         return torch.zeros(x.shape[0], messages.shape[1], dtype=x.dtype, device=x.device).index_add(
             0, edge_index[1], messages
         )
 
 
-class _CueqEdgeConvolution(torch.nn.Module):
+class _CueqEdgeConvolution(_E3nnEdgeConvolution):
     """The same edge convolution as :class:`_E3nnEdgeConvolution`, its tensor product cuEquivariance's
     ``ChannelWiseTensorProduct`` (``uvu``, per-edge weights; e3nn's ``mul_ir`` layout in and out)."""
 
     def __init__(self, cue, cuet, L: int, C: int, num_basis: int = 8, device=None, dtype=None):
-        super().__init__()
+        torch.nn.Module.__init__(self)
         self.L = L
         irreps_node = cue.Irreps("O3", str(spherical_tensor_irreps(L, C)))
         irreps_sh = cue.Irreps("O3", str(spherical_tensor_irreps(L, 1)))
@@ -136,13 +138,8 @@ class _CueqEdgeConvolution(torch.nn.Module):
         self.radial = BesselBasis(4.0, num_basis)
         self.mlp = RadialMLP([num_basis, 64, self.tp.weight_numel])
 
-    def forward(self, x, vectors, edge_index):
-        sh = spherical_harmonics(vectors, self.L, normalization="component")  # e3nn's, values and order
-        w = self.mlp(self.radial(vectors.norm(dim=-1)))
-        messages = self.tp(x[edge_index[0]], sh, w)
-        return torch.zeros(x.shape[0], messages.shape[1], dtype=x.dtype, device=x.device).index_add(
-            0, edge_index[1], messages
-        )
+    def harmonics(self, vectors):
+        return spherical_harmonics(vectors, self.L, normalization="component")  # e3nn's, values and order
 
 
 class _SO2Convolution(torch.nn.Module):
