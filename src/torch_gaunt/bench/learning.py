@@ -399,7 +399,10 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--seed", type=int, default=123)
     train.add_argument("--label", help="run name (default: the kind); the folder is <root>/<label>_seed<seed>")
     train.add_argument("--minutes", type=float, help="ours: a wall-time budget instead of an epoch count")
-    train.add_argument("--epochs", type=int, default=80, help="max_num_epochs (stage two from 3/4 of it)")
+    train.add_argument(
+        "--epochs", type=int, help="max_num_epochs (stage two from 3/4 of it; default 80, with --minutes 1000: the "
+        "time budget ends the run and places stage two)",
+    )  # fmt: skip
     train.add_argument("--mace-python", default=".venv-mace/bin/python")
     train.add_argument("--extra", default="", help="more flags for the training command, in one string")
     for sub in (train,):
@@ -423,7 +426,8 @@ def main(argv: list[str] | None = None) -> int:
 
     e0s = {int(a.numbers[0]): float(a.get_potential_energy()) for a in ase.io.read(args.isolated, index=":")}
     prepare_split(args.data, args.extrapolation, args.root)
-    schedule = Schedule(max_num_epochs=args.epochs, e0s=e0s)
+    epochs = args.epochs or (1000 if args.minutes is not None else 80)
+    schedule = Schedule(max_num_epochs=epochs, e0s=e0s)
     folder = run(
         args.kind, args.seed, args.root, schedule, args.label, args.minutes, args.extra.split(), args.mace_python
     )
