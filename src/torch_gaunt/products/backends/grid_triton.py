@@ -148,4 +148,3 @@ def run(x: torch.Tensor, y: torch.Tensor, desc: GauntDescription, t: dict[str, t
     rows_y = pad(rows_y, (0, t["b2t"].shape[0] - K2)).contiguous()
     z = _FusedGridProduct.apply(rows_x, rows_y, t["b1t"], t["b2t"], t["pt"])[:, :K3]
     return z.reshape(M, C, K3).transpose(1, 2).contiguous()
-
