@@ -88,12 +88,31 @@ def _interaction_ops(L: int, N: int, C: int, dtype, device) -> dict:
 
 
 # ---- convolution ------------------------------------------------------------------------------------------
-class _E3nnEdgeConvolution(torch.nn.Module):
-    """NequIP/MACE-style: ``uvu`` TensorProduct of ``x_j`` with ``Y(r̂)``, weights per edge from a radial MLP."""
+class _EdgeTensorProductConvolution(torch.nn.Module):
+    """NequIP/MACE-style: a ``uvu`` tensor product ``tp`` of ``x_j`` with ``Y(r̂)`` (:meth:`harmonics`), weights
+    per edge from a radial MLP, summed on the receivers. Subclasses bring the tensor product and the harmonics."""
+
+    def __init__(self, L: int, tp: torch.nn.Module, num_basis: int = 8):
+        super().__init__()
+        self.L, self.tp = L, tp
+        self.radial = BesselBasis(4.0, num_basis)
+        self.mlp = RadialMLP([num_basis, 64, tp.weight_numel])
+
+    def harmonics(self, vectors):
+        raise NotImplementedError
+
+    def forward(self, x, vectors, edge_index):
+        w = self.mlp(self.radial(vectors.norm(dim=-1)))
+        messages = self.tp(x[edge_index[0]], self.harmonics(vectors), w)
+        return torch.zeros(x.shape[0], messages.shape[1], dtype=x.dtype, device=x.device).index_add(
+            0, edge_index[1], messages
+        )
+
+
+class _E3nnEdgeConvolution(_EdgeTensorProductConvolution):
+    """The edge convolution with e3nn's ``TensorProduct`` and spherical harmonics."""
 
     def __init__(self, o3, L: int, C: int, num_basis: int = 8):
-        super().__init__()
-        self.L = L
         irreps_node = o3.Irreps(str(spherical_tensor_irreps(L, C)))
         irreps_sh = o3.Irreps.spherical_harmonics(L)
         out = []
@@ -104,39 +123,28 @@ class _E3nnEdgeConvolution(torch.nn.Module):
                     if ir_out.l <= L and ir_out in o3.Irreps(str(spherical_tensor_irreps(L, 1))):
                         instructions.append((i1, i2, len(out), "uvu", True))
                         out.append((mul, ir_out))
-        self.tp = o3.TensorProduct(
+        tp = o3.TensorProduct(
             irreps_node, irreps_sh, o3.Irreps(out), instructions, shared_weights=False, internal_weights=False
         )
-        self.radial = BesselBasis(4.0, num_basis)
-        self.mlp = RadialMLP([num_basis, 64, self.tp.weight_numel])
+        super().__init__(L, tp, num_basis)
         self.o3 = o3
 
     def harmonics(self, vectors):
         return self.o3.spherical_harmonics(list(range(self.L + 1)), vectors, True)
 
-    def forward(self, x, vectors, edge_index):
-        w = self.mlp(self.radial(vectors.norm(dim=-1)))
-        messages = self.tp(x[edge_index[0]], self.harmonics(vectors), w)
-        return torch.zeros(x.shape[0], messages.shape[1], dtype=x.dtype, device=x.device).index_add(
-            0, edge_index[1], messages
-        )
 
-
-class _CueqEdgeConvolution(_E3nnEdgeConvolution):
-    """The same edge convolution as :class:`_E3nnEdgeConvolution`, its tensor product cuEquivariance's
-    ``ChannelWiseTensorProduct`` (``uvu``, per-edge weights; e3nn's ``mul_ir`` layout in and out)."""
+class _CueqEdgeConvolution(_EdgeTensorProductConvolution):
+    """The same edge convolution, its tensor product cuEquivariance's ``ChannelWiseTensorProduct`` (``uvu``,
+    per-edge weights; e3nn's ``mul_ir`` layout in and out)."""
 
     def __init__(self, cue, cuet, L: int, C: int, num_basis: int = 8, device=None, dtype=None):
-        torch.nn.Module.__init__(self)
-        self.L = L
         irreps_node = cue.Irreps("O3", str(spherical_tensor_irreps(L, C)))
         irreps_sh = cue.Irreps("O3", str(spherical_tensor_irreps(L, 1)))
-        self.tp = cuet.ChannelWiseTensorProduct(
+        tp = cuet.ChannelWiseTensorProduct(
             irreps_node, irreps_sh, irreps_sh, layout=cue.mul_ir, shared_weights=False, internal_weights=False,
             device=device, dtype=dtype,
         )  # fmt: skip
-        self.radial = BesselBasis(4.0, num_basis)
-        self.mlp = RadialMLP([num_basis, 64, self.tp.weight_numel])
+        super().__init__(L, tp, num_basis)
 
     def harmonics(self, vectors):
         return spherical_harmonics(vectors, self.L, normalization="component")  # e3nn's, values and order

@@ -58,18 +58,15 @@ def with_backend(model, backend: str, device: str, key: str = "model"):
 
     cueq_ops = importlib.util.find_spec("cuequivariance_ops_torch") is not None
     cache = os.environ.get("MACE_CUEQ_CACHE")  # converting takes 25-70 s on one CPU core: reuse a converted model
-    if cache:
-        from pathlib import Path
-
-        path = Path(cache) / f"{key}.pt"
-        if path.is_file():
-            return torch.load(path, map_location=device, weights_only=False), cueq_ops
-        converted = run_e3nn_to_cueq(model, device=torch.device(device).type)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(converted, str(path) + ".part")
-        os.replace(str(path) + ".part", path)
-        return converted, cueq_ops
-    return run_e3nn_to_cueq(model, device=torch.device(device).type), cueq_ops
+    path = os.path.join(cache, f"{key}.pt") if cache else None
+    if path and os.path.isfile(path):
+        return torch.load(path, map_location=device, weights_only=False), cueq_ops
+    converted = run_e3nn_to_cueq(model, device=torch.device(device).type)
+    if path:
+        os.makedirs(cache, exist_ok=True)
+        torch.save(converted, path + ".part")
+        os.replace(path + ".part", path)
+    return converted, cueq_ops
 
 
 def main():

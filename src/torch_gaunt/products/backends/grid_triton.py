@@ -16,6 +16,7 @@ matrices in PyTorch, recomputing the grid values.
 
 from __future__ import annotations
 
+import functools
 import os
 
 import torch
@@ -43,9 +44,9 @@ def _triton_installed() -> bool:
     return importlib.util.find_spec("triton") is not None
 
 
-def _padded(n: int, multiple: int = 16) -> int:
-    """``n`` rounded up to a power of two of at least ``multiple`` (Triton's block shapes and ``tl.dot``)."""
-    return max(multiple, 1 << (n - 1).bit_length())
+def _padded(n: int, minimum: int = 16) -> int:
+    """``n`` rounded up to a power of two of at least ``minimum`` (Triton's block shapes and ``tl.dot``)."""
+    return max(minimum, 1 << (n - 1).bit_length())
 
 
 def tables(desc: GauntDescription, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
@@ -75,7 +76,9 @@ def tables(desc: GauntDescription, dtype: torch.dtype, device: torch.device) -> 
     return {name: t.to(dtype=dtype, device=device) for name, t in out.items()}
 
 
+@functools.cache
 def _kernel():
+    """The jitted kernel (Triton is imported on first use, so the library imports without it)."""
     import triton
     import triton.language as tl
 
@@ -102,16 +105,11 @@ def _kernel():
     return grid_product
 
 
-_compiled = {}
-
-
 def _launch(x: torch.Tensor, y: torch.Tensor, b1t: torch.Tensor, b2t: torch.Tensor, pt: torch.Tensor) -> torch.Tensor:
-    if "kernel" not in _compiled:
-        _compiled["kernel"] = _kernel()
     n_rows = x.shape[0]
     z = torch.empty(n_rows, pt.shape[1], dtype=x.dtype, device=x.device)
     grid = (-(-n_rows // BLOCK_ROWS),)
-    _compiled["kernel"][grid](
+    _kernel()[grid](
         x, y, b1t, b2t, pt, z, n_rows, pt.shape[0], K1=b1t.shape[0], K2=b2t.shape[0], K3=pt.shape[1],
         BLOCK_ROWS=BLOCK_ROWS, BLOCK_G=BLOCK_G,
     )  # fmt: skip
