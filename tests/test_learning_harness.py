@@ -10,6 +10,7 @@ from atoms_helpers import DEMO
 from torch_gaunt.bench.learning import (
     Schedule,
     curve_errors,
+    mean_difference,
     prediction_errors,
     prepare_split,
     read_mace,
@@ -97,8 +98,23 @@ def test_curves_report_and_errors(tmp_path):
     assert again == text
     grown = report([tmp_path / "out" / "acac.json", folders[0]], tmp_path / "grown", epochs=(2, 4), minutes=(1,))
     assert "| mace | 3 | 80 (75-90) |" in grown
+    # ours − mace with its standard error over seeds: F @ 2 is 50, 60 against 75, 90
+    compared = report([tmp_path / "out" / "acac.json"], tmp_path / "compared", epochs=(2,), minutes=(),
+                      compare=[("ours", "mace")])  # fmt: skip
+    assert f"| ours − mace | -27.5 ± {np.sqrt(50 / 2 + 112.5 / 2):.2g} | +0 ± 0 | +0 ± 0 | 2 / 2 |" in compared
+    with pytest.raises(ValueError, match="no runs labelled"):
+        report([tmp_path / "out" / "acac.json"], tmp_path / "bad", compare=[("ours", "theirs")])
     with pytest.raises(FileNotFoundError, match="no such report data"):
         report([tmp_path / "out" / "missing.json"], tmp_path / "none")
+
+
+def test_mean_difference_and_its_standard_error():
+    d, se = mean_difference([1.0, 3.0, 5.0], [2.0, 2.0])
+    assert d == pytest.approx(1.0) and se == pytest.approx(np.sqrt(4.0 / 3))  # the second sample has no spread
+    d, se = mean_difference([1.0], [2.0, 4.0])
+    assert d == -2.0 and np.isnan(se)  # one seed: no error to give
+    with pytest.raises(ValueError, match="values on both sides"):
+        mean_difference([], [1.0])
 
 
 def test_report_reads_stopped_runs(tmp_path):

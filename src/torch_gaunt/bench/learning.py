@@ -307,6 +307,53 @@ def _cell(values: list[float | None]) -> str:
     return f"{mean:.3g}" + (f" ({min(values):.3g}-{max(values):.3g})" if len(values) > 1 else "")
 
 
+def mean_difference(a: list[float], b: list[float]) -> tuple[float, float]:
+    """``(mean(a) - mean(b), standard error)`` of two independent samples (seeds of two models), the error
+    ``sqrt(s_a²/n_a + s_b²/n_b)`` from the sample variances; NaN when a side has fewer than two values."""
+    if not a or not b:
+        raise ValueError(f"mean_difference: expected values on both sides, got {len(a)} and {len(b)}")
+
+    def mean_variance(v):
+        m = sum(v) / len(v)
+        return m, (sum((x - m) ** 2 for x in v) / (len(v) - 1) if len(v) > 1 else math.nan)
+
+    (ma, va), (mb, vb) = mean_variance(a), mean_variance(b)
+    return ma - mb, math.sqrt(va / len(a) + vb / len(b))
+
+
+def _comparison(runs: dict[str, list[dict]], pairs, epochs) -> list[str]:
+    """Markdown rows ``a − b`` per pair of labels: the difference of the seed means of the validation F RMSE at
+    ``epochs`` and of the extrapolation errors, each ± its standard error."""
+    if not pairs:
+        return []
+    columns = [*(f"F @ {e} ep" for e in epochs), "F extrapolation", "E extrapolation", "seeds"]
+    lines = ["Difference of the seed means (first minus second model) ± its standard error "
+             "`sqrt(s1²/n1 + s2²/n2)`; negative: the first is lower. A difference within about twice its standard "
+             "error is within seed-to-seed noise.", "", "| | " + " | ".join(columns) + " |",
+             "|" + "---|" * (len(columns) + 1)]  # fmt: skip
+    for a, b in pairs:
+        missing = [label for label in (a, b) if label not in runs]
+        if missing:
+            raise ValueError(f"compare: no runs labelled {missing}; labels are {sorted(runs)}")
+
+        def values(label, get):
+            return [v for v in (get(r) for r in runs[label]) if v is not None and math.isfinite(v)]
+
+        getters = [lambda r, e=e: (curve_errors(r["curve"], epoch=e) or {}).get("forces_rmse") for e in epochs]
+        getters += [lambda r, k=k: r["extrapolation"].get(k) for k in ("forces_rmse", "energy_rmse")]
+        cells = []
+        for get in getters:
+            va, vb = values(a, get), values(b, get)
+            if not va or not vb:
+                cells.append("–")
+                continue
+            d, se = mean_difference(va, vb)
+            cells.append(f"{d:+.3g}" + (f" ± {se:.2g}" if math.isfinite(se) else ""))
+        cells.append(f"{len(runs[a])} / {len(runs[b])}")
+        lines.append(f"| {a} − {b} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def report(
     folders: list[Path],
     out: Path,
@@ -314,10 +361,13 @@ def report(
     minutes=(20, 40, 60),
     title: str = "Learning curves",
     untimed: tuple[str, ...] = (),
+    compare: list[tuple[str, str]] | None = None,
 ) -> str:
     """Write ``<out>.md``, ``<out>.json`` and ``<out>.png`` for the runs in ``folders`` (grouped by label, seeds
     averaged in the tables, every seed drawn); returns the Markdown. Runs named in ``untimed`` (folder names) shared
-    the machine or were paused: their epochs count, their clock does not (no wall-time cells or curves)."""
+    the machine or were paused: their epochs count, their clock does not (no wall-time cells or curves).
+    ``compare``: pairs of labels ``(a, b)`` whose difference ``a − b`` of the seed means is tabulated with its
+    standard error (:func:`mean_difference`)."""
     runs = _load_runs(folders)
     for group in runs.values():
         for r in group:
@@ -347,6 +397,7 @@ def report(
               "busy with it the whole time; less means other work shared the machine or the run was idle). Wall-time "
               "cells and curves leave out the runs whose clock does not count: " + (", ".join(untimed) or "none") + ".",
               ""]  # fmt: skip
+    lines += _comparison(runs, compare, epochs)
     for group in runs.values():
         for r in group:
             lines += [f"- `{r['name']}`: {r['info']['machine']}; `{' '.join(r['info']['command'][2:])}`"]
@@ -417,9 +468,11 @@ def main(argv: list[str] | None = None) -> int:
     plot.add_argument("--untimed", nargs="*", default=[], help="run folder names whose wall time does not count")
     plot.add_argument("--epochs", nargs="+", type=int, default=[20, 40, 80], help="epochs of the table")
     plot.add_argument("--minutes", nargs="*", type=float, default=[20, 40, 60], help="wall times of the table")
+    plot.add_argument("--compare", nargs=2, action="append", metavar=("A", "B"), default=[],
+                      help="tabulate A − B (labels) with its standard error over seeds; repeatable")  # fmt: skip
     args = parser.parse_args(argv)
     if args.command == "report":
-        text = report(args.folders, args.out, args.epochs, args.minutes, args.title, tuple(args.untimed))
+        text = report(args.folders, args.out, args.epochs, args.minutes, args.title, tuple(args.untimed), args.compare)
         print(text)
         return 0
     import ase.io
