@@ -7,10 +7,12 @@ python benchmarks/learning_curves.py run ours --seed 123 --minutes 60 --label ou
 python benchmarks/learning_curves.py run ours --seed 123 --label perpath --extra "--convolution per_path"
 python benchmarks/learning_curves.py report runs/learning/*_seed* --out docs/experiments/learning/acac
 
-The committed report grew from its own data after the first runs' folders were gone:
-python benchmarks/learning_curves.py report docs/experiments/learning/acac.json runs/learning/perpath_seed12[34] \
-    --out docs/experiments/learning/acac --epochs 10 20 40 80 \
-    --untimed ours_seed123 mace_seed123 ours_seed124 mace_seed124 perpath_seed123 perpath_seed124
+The committed report grew from its own data after the first runs' folders were gone (seeds 125 and 126 of both
+models last, in two queues of one core each: mace 125 then ours 126, ours 125 then mace 126, OMP_NUM_THREADS=1):
+python benchmarks/learning_curves.py report docs/experiments/learning/acac.json runs/learning/{ours,mace}_seed12[56] \
+    --out docs/experiments/learning/acac --epochs 10 20 40 80 --compare ours mace --compare perpath mace \
+    --untimed ours_seed123 mace_seed123 ours_seed124 mace_seed124 perpath_seed123 perpath_seed124 \
+              ours_seed125 mace_seed125 ours_seed126 mace_seed126
 """
 
 import sys
