@@ -419,6 +419,7 @@ def _plot(runs: dict[str, list[dict]], path: Path, title: str) -> None:
     fig, axes = plt.subplots(2, ncols, figsize=(11 if timed else 7.5, 8), sharey="row", squeeze=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for k, (label, group) in enumerate(runs.items()):
+        colour, several = colours[k % len(colours)], len(group) > 1
         for j, r in enumerate(group):
             c = r["curve"]
             for row, key in enumerate(("forces_rmse", "energy_rmse")):
@@ -426,8 +427,13 @@ def _plot(runs: dict[str, list[dict]], path: Path, title: str) -> None:
                 for col, x in enumerate(([p["epoch"] for p in c], [p["minutes"] for p in c])[:ncols]):
                     if col == 1 and not r["timed"]:
                         continue
-                    axes[row, col].plot(x, y, color=colours[k % len(colours)], alpha=0.85, lw=1.2,
-                                        label=label if j == 0 else None)  # fmt: skip
+                    axes[row, col].plot(x, y, color=colour, alpha=0.3 if several else 0.85, lw=0.8 if several else 1.2,
+                                        label=None if several or j else label)  # fmt: skip
+        if several:  # the seeds thin, their mean bold (over the epochs that every seed reached)
+            epochs = sorted(set.intersection(*({p["epoch"] for p in r["curve"]} for r in group)))
+            for row, key in enumerate(("forces_rmse", "energy_rmse")):
+                mean = [sum(curve_errors(r["curve"], epoch=e)[key] for r in group) / len(group) for e in epochs]
+                axes[row, 0].plot(epochs, mean, color=colour, lw=2, label=f"{label} (mean of {len(group)})")
     for row, name in enumerate(("valid F RMSE (meV/Å)", "valid E RMSE (meV/atom)")):
         for col, xlabel in enumerate(("epoch", "wall time (min)")[:ncols]):
             ax = axes[row, col]
