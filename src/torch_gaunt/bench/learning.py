@@ -331,16 +331,16 @@ def _comparison(runs: dict[str, list[dict]], pairs, epochs) -> list[str]:
              "`sqrt(s1²/n1 + s2²/n2)`; negative: the first is lower. A difference within about twice its standard "
              "error is within seed-to-seed noise.", "", "| | " + " | ".join(columns) + " |",
              "|" + "---|" * (len(columns) + 1)]  # fmt: skip
+    getters = [lambda r, e=e: (curve_errors(r["curve"], epoch=e) or {}).get("forces_rmse") for e in epochs]
+    getters += [lambda r, k=k: r["extrapolation"].get(k) for k in ("forces_rmse", "energy_rmse")]
+
+    def values(label, get):
+        return [v for v in (get(r) for r in runs[label]) if v is not None and math.isfinite(v)]
+
     for a, b in pairs:
         missing = [label for label in (a, b) if label not in runs]
         if missing:
             raise ValueError(f"compare: no runs labelled {missing}; labels are {sorted(runs)}")
-
-        def values(label, get):
-            return [v for v in (get(r) for r in runs[label]) if v is not None and math.isfinite(v)]
-
-        getters = [lambda r, e=e: (curve_errors(r["curve"], epoch=e) or {}).get("forces_rmse") for e in epochs]
-        getters += [lambda r, k=k: r["extrapolation"].get(k) for k in ("forces_rmse", "energy_rmse")]
         cells = []
         for get in getters:
             va, vb = values(a, get), values(b, get)
